@@ -1,0 +1,206 @@
+"""The model registry: one record per public variant, the single source of truth.
+
+Every public builder is registered with :func:`register_model`, which stores a
+:class:`ModelSpec` (family, default and minimum input size, the reference
+parameter/MAC counts with their source, the stage layers users can tap).
+Tests, the CLI and the summary tool iterate this registry, so a model that is
+registered is automatically built, counted and checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+from typing import Any, Callable
+
+__all__ = [
+    "FeatureInfo",
+    "ModelSpec",
+    "register_model",
+    "list_models",
+    "get_model",
+    "get_spec",
+    "list_families",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureInfo:
+    """A stage output users can tap: layer name, channels and total stride."""
+
+    layer: str
+    channels: int
+    stride: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """Metadata of one registered variant.
+
+    Attributes:
+        name: public variant name (``"resnet50"``); also the builder's name.
+        family: the family module (``"resnet"``).
+        builder: the public builder function.
+        paper: short citation of the paper the architecture comes from.
+        default_size: the input side length the paper uses (square inputs).
+        min_size: the smallest input side length the network accepts with
+            ``include_top=False`` (every stride/pool still yields >= 1 pixel).
+        channels: input channels of the default configuration.
+        fixed_size: True when the top (Flatten + Dense) needs the default size.
+        ref_params: reference trainable parameter count at the default config
+            (``classes=1000``, or 10 for LeNet), or None if none is published.
+        ref_params_source: where ``ref_params`` comes from.
+        ref_macs: reference multiply-accumulates at the default size, or None.
+        ref_macs_source: where ``ref_macs`` comes from.
+        features: stage outputs (see :class:`FeatureInfo`).
+        default_classes: the classifier size of the default configuration.
+    """
+
+    name: str
+    family: str
+    builder: Callable[..., Any]
+    paper: str
+    default_size: int
+    min_size: int
+    channels: int = 3
+    fixed_size: bool = False
+    ref_params: int | None = None
+    ref_params_source: str = ""
+    ref_macs: int | None = None
+    ref_macs_source: str = ""
+    features: tuple[FeatureInfo, ...] = ()
+    default_classes: int = 1000
+
+    @property
+    def default_input_shape(self) -> tuple[int, int, int]:
+        return (self.default_size, self.default_size, self.channels)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(
+    *,
+    family: str,
+    paper: str,
+    default_size: int,
+    min_size: int,
+    channels: int = 3,
+    fixed_size: bool = False,
+    ref_params: int | None = None,
+    ref_params_source: str = "",
+    ref_macs: int | None = None,
+    ref_macs_source: str = "",
+    features: tuple[FeatureInfo, ...] | list = (),
+    default_classes: int = 1000,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering a public builder under its function name.
+
+    Raises:
+        ValueError: if the name is already registered (no silent overwrite).
+    """
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        model_name = name or fn.__name__
+        if model_name in _REGISTRY:
+            raise ValueError(
+                f"A model named '{model_name}' is already registered "
+                f"(family '{_REGISTRY[model_name].family}'). Received: name={model_name!r}"
+            )
+        _REGISTRY[model_name] = ModelSpec(
+            name=model_name,
+            family=family,
+            builder=fn,
+            paper=paper,
+            default_size=default_size,
+            min_size=min_size,
+            channels=channels,
+            fixed_size=fixed_size,
+            ref_params=ref_params,
+            ref_params_source=ref_params_source,
+            ref_macs=ref_macs,
+            ref_macs_source=ref_macs_source,
+            features=tuple(features),
+            default_classes=default_classes,
+        )
+        return fn
+
+    return decorator
+
+
+def _ensure_loaded() -> None:
+    # Importing the models package registers every family.
+    import kerasnets.models  # noqa: F401
+
+
+def list_models(pattern: str | None = None, *, family: str | None = None) -> list[str]:
+    """Sorted names of the registered models.
+
+    Args:
+        pattern: optional shell-style pattern (``"resnet*"``), case-insensitive.
+        family: optional family name to keep (``"inception"``).
+
+    Returns:
+        A sorted list of model names.
+
+    Example:
+        >>> import kerasnets
+        >>> "alexnet" in kerasnets.list_models("alex*")
+        True
+    """
+    _ensure_loaded()
+    names = sorted(_REGISTRY)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatch(n.lower(), pattern.lower())]
+    if family is not None:
+        names = [n for n in names if _REGISTRY[n].family == family]
+    return names
+
+
+def list_families() -> list[str]:
+    """Sorted names of the registered families."""
+    _ensure_loaded()
+    return sorted({spec.family for spec in _REGISTRY.values()})
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of a registered model.
+
+    Raises:
+        ValueError: for an unknown name, listing close matches.
+    """
+    _ensure_loaded()
+    if not isinstance(name, str):
+        raise TypeError(f"Expected a model name (str). Received: name={name!r}")
+    key = name.strip().lower().replace("-", "_")
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    close = difflib.get_close_matches(key, list(_REGISTRY), n=5, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ValueError(
+        f"Unknown model; kerasnets.list_models() lists the {len(_REGISTRY)} registered models."
+        f"{hint} Received: name={name!r}"
+    )
+
+
+def get_model(name: str, **kwargs: Any):
+    """Build a registered model by name.
+
+    Args:
+        name: a name from :func:`list_models` (case-insensitive, ``-`` or ``_``).
+        **kwargs: forwarded to the builder (``include_top``, ``classes``, ...).
+
+    Returns:
+        A functional ``keras.Model``.
+
+    Raises:
+        ValueError: for an unknown name (with close matches) or bad arguments.
+
+    Example:
+        >>> import kerasnets
+        >>> kerasnets.get_model("lenet5").name
+        'lenet5'
+    """
+    return get_spec(name).builder(**kwargs)

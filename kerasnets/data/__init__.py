@@ -1,0 +1,7 @@
+"""Dataset readers: MNIST / Fashion-MNIST (IDX files, Keras cache, offline subset), and more.
+
+Each reader lives in its own module; this package only re-exports their public names.
+"""
+
+from kerasnets.data.idx import IDXError, read_idx, write_idx
+from kerasnets.data.mnist import CLASS_NAMES, Dataset, DatasetNotFoundError, load_dataset

@@ -1,0 +1,139 @@
+"""AlexNet (Krizhevsky, Sutskever & Hinton, 2012, "ImageNet classification with deep
+convolutional neural networks").
+
+The layout of the project card's table: conv1 96@11x11/4, LRN, overlapping max-pool 3x3/2,
+conv2 256@5x5 pad 2, LRN, pool, conv3 384@3x3, conv4 384@3x3, conv5 256@3x3 (pad 1), pool,
+fc6 4096, fc7 4096 (each followed by dropout 0.5), fc8 -> softmax.
+
+``towers=2`` is the paper's two-GPU form: conv2, conv4 and conv5 only see the half of the
+previous layer's maps that lives on their GPU, which is exactly a grouped convolution with
+``groups=2``; conv3 and the fully-connected layers talk across GPUs. ``towers=1`` is the
+one-tower form most re-implementations use (torchvision's differs again: 64/192/384/256/256).
+
+Input: the paper says 224x224, but 224 only gives conv1's 55x55 map with padding; the
+``padded=True`` form pads 2 pixels on each side (floor((224 + 4 - 11) / 4) + 1 = 55), the
+``padded=False`` form takes 227x227 without padding ((227 - 11) / 4 + 1 = 55).
+
+Parameters (classes=1000): 60,965,224 with two towers, 62,378,344 with one tower
+(hand counts from the layer table; the paper says "60 million").
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from kerasnets._registry import FeatureInfo, register_model
+from kerasnets._validation import check_bool, check_choice
+from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
+from kerasnets.layers import LocalResponseNormalization
+
+__all__ = ["alexnet"]
+
+
+@register_model(
+    family="alexnet",
+    paper="Krizhevsky et al. 2012, ImageNet classification with deep convolutional neural networks",
+    default_size=224,
+    min_size=63,
+    fixed_size=True,
+    ref_params=60_965_224,
+    ref_params_source="hand count of the paper's two-tower layer table (paper: '60 million')",
+    ref_macs=None,
+    ref_macs_source="the project card's table, checked row by row by `kerasnets summary alexnet --check`",
+    features=(
+        FeatureInfo("pool1", 96, 8),
+        FeatureInfo("pool2", 256, 16),
+        FeatureInfo("pool5", 256, 32),
+    ),
+)
+@document
+def alexnet(
+    *,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    towers=2,
+    padded=True,
+    lrn=True,
+    dropout=0.5,
+    activation="relu",
+    name="alexnet",
+):
+    """AlexNet (Krizhevsky et al. 2012), two-tower (default) or one-tower.
+
+    Parameter count at the defaults: 60,965,224 (hand count of the paper's table; the
+    paper says "60 million"); ``towers=1``: 62,378,344.
+
+    Args:
+        {common_args}
+        towers: 2 (the paper's two-GPU grouping of conv2/conv4/conv5) or 1.
+        padded: True for 224x224 inputs padded by 2 before conv1, False for 227x227 unpadded.
+        lrn: apply local response normalisation after conv1 and conv2 (the paper's k=2,
+            n=5, alpha=1e-4, beta=0.75).
+        dropout: dropout rate after fc6 and fc7 (the paper's 0.5).
+
+    Returns:
+        A ``keras.Model`` with layers ``conv1, lrn1, pool1, conv2, ..., fc6, fc7, predictions``.
+
+    Example:
+        >>> import kerasnets
+        >>> kerasnets.alexnet(towers=1).count_params()
+        62378344
+    """
+    check_choice("towers", towers, (1, 2))
+    check_bool("padded", padded)
+    check_bool("lrn", lrn)
+    args = prepare(
+        "alexnet",
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        activation=activation,
+        name=name,
+        default_size=224 if padded else 227,
+        min_size=63 if padded else 67,
+    )
+    act = args.activation
+    img = model_input(args)
+    x = img
+    if padded:
+        x = layers.ZeroPadding2D(2, name="conv1_pad")(x)
+    x = layers.Conv2D(96, 11, strides=4, name="conv1")(x)
+    x = apply_activation(x, act, "conv1_act")
+    if lrn:
+        x = LocalResponseNormalization(name="lrn1")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    x = layers.Conv2D(256, 5, padding="same", groups=towers, name="conv2")(x)
+    x = apply_activation(x, act, "conv2_act")
+    if lrn:
+        x = LocalResponseNormalization(name="lrn2")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
+    x = layers.Conv2D(384, 3, padding="same", name="conv3")(x)
+    x = apply_activation(x, act, "conv3_act")
+    x = layers.Conv2D(384, 3, padding="same", groups=towers, name="conv4")(x)
+    x = apply_activation(x, act, "conv4_act")
+    x = layers.Conv2D(256, 3, padding="same", groups=towers, name="conv5")(x)
+    x = apply_activation(x, act, "conv5_act")
+    x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
+    if args.include_top:
+        # Dropout zeroes the outputs of the fc6 and fc7 neurons (paper sec. 4.2, Caffe's order).
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(4096, name="fc6")(x)
+        x = apply_activation(x, act, "fc6_act")
+        x = layers.Dropout(dropout, name="drop6")(x)
+        x = layers.Dense(4096, name="fc7")(x)
+        x = apply_activation(x, act, "fc7_act")
+        x = layers.Dropout(dropout, name="drop7")(x)
+        x = layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
+    else:
+        x = global_pool(x, args.pooling)
+    return finalize_model(img, x, args)
