@@ -8,3 +8,4 @@ from kerasnets.models.lenet import *  # noqa: F401,F403
 from kerasnets.models.alexnet import *  # noqa: F401,F403
 from kerasnets.models.vgg import *  # noqa: F401,F403
 from kerasnets.models.nin import *  # noqa: F401,F403
+from kerasnets.models.googlenet import *  # noqa: F401,F403
