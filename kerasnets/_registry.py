@@ -174,9 +174,10 @@ def get_spec(name: str) -> ModelSpec:
     _ensure_loaded()
     if not isinstance(name, str):
         raise TypeError(f"Expected a model name (str). Received: name={name!r}")
-    key = name.strip().lower().replace("-", "_")
-    if key in _REGISTRY:
-        return _REGISTRY[key]
+    key = name.strip().lower()
+    for candidate in (key, key.replace("-", "_"), key.replace("-", "")):
+        if candidate in _REGISTRY:
+            return _REGISTRY[candidate]
     close = difflib.get_close_matches(key, list(_REGISTRY), n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise ValueError(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from keras import layers
 
 from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_choice
+from kerasnets._validation import check_choice, check_input_shape
 from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
 
 __all__ = ["lenet5"]
@@ -81,29 +81,38 @@ def lenet5(
     check_choice("form", form, tuple(_FORMS))
     default_act, pool_cls = _FORMS[form]
     activation = default_act if activation is None else activation
-    small = input_shape is not None and input_shape[0] is not None and 28 <= input_shape[0] < 32
     args = prepare(
         "lenet5",
         include_top=include_top,
         weights=weights,
         input_tensor=input_tensor,
-        input_shape=None if input_shape is None else ((32, 32, input_shape[2]) if small else input_shape),
+        input_shape=input_shape,
         pooling=pooling,
         classes=classes,
         classifier_activation=classifier_activation,
         activation=activation,
         name=name,
-        min_size=28 if small else 32,
+        fixed_size=False,
     )
-    shape = tuple(input_shape) if small else args.input_shape
-    import dataclasses
-
-    args = dataclasses.replace(args, input_shape=shape)
+    height, width, channels = args.input_shape
+    # 28..31-pixel inputs are zero-padded to the paper's 32x32 field.
+    pad_h = 0 if height is None else max(0, 32 - height)
+    pad_w = 0 if width is None else max(0, 32 - width)
+    padded_shape = (None if height is None else height + pad_h, None if width is None else width + pad_w, channels)
+    check_input_shape(
+        padded_shape,
+        input_tensor=None,
+        default_size=32,
+        min_size=32,
+        channels=channels,
+        include_top=args.include_top,
+        fixed_size=True,
+        model_name="lenet5 (after padding 28..31-pixel inputs to 32)",
+    )
     img = model_input(args)
     x = img
-    if small:
-        top, left = (32 - shape[0]) // 2, (32 - shape[1]) // 2
-        x = layers.ZeroPadding2D(((top, 32 - shape[0] - top), (left, 32 - shape[1] - left)), name="pad")(x)
+    if pad_h or pad_w:
+        x = layers.ZeroPadding2D(((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)), name="pad")(x)
     x = layers.Conv2D(6, 5, name="c1")(x)
     x = apply_activation(x, activation, "c1_act")
     x = pool_cls(2, name="s2")(x)

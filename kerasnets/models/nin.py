@@ -150,7 +150,7 @@ def nin_cifar(
 
 @register_model(
     default_size=224,
-    min_size=63,
+    min_size=67,
     ref_params=7_595_176,
     ref_params_source="hand count of the authors' released ImageNet NiN model (4 mlpconv blocks)",
     features=(FeatureInfo("pool1", 96, 8), FeatureInfo("pool2", 256, 16), FeatureInfo("pool3", 384, 32)),
