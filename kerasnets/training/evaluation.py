@@ -389,7 +389,7 @@ def to_fully_convolutional(
     model: keras.Model,
     *,
     spatial_average: bool = True,
-    average: str = "probabilities",
+    average: str = "logits",
     name: str | None = None,
 ) -> keras.Model:
     """Turn a Flatten+Dense classifier into a fully-convolutional one with the same weights.
@@ -404,8 +404,8 @@ def to_fully_convolutional(
 
     The result accepts any image size at least as large as the original
     input: at the training size (224) it computes exactly the original
-    output; a larger image gives a class map (2x2 for VGG at 256/288..., 8x8
-    at 480) that is averaged over positions (VGG's dense evaluation).
+    output; a larger image gives a class map (for VGG: 2x2 at 256, 8x8 at
+    448) that is averaged over positions (VGG's dense evaluation).
 
     Args:
         model: single-output model whose head is Flatten -> Dense [-> Dropout/
@@ -413,9 +413,11 @@ def to_fully_convolutional(
             accept other image sizes (convolutions, pooling, normalisation).
         spatial_average: average the class map to ``(batch, classes)``; False
             returns the map ``(batch, h, w, classes)``.
-        average: ``"probabilities"`` applies the final activation (softmax) at
-            every position, then averages (as the 10-crop averages softmax
-            outputs); ``"logits"`` averages the class scores, then applies it.
+        average: ``"logits"`` (VGG: "the class score map is spatially
+            averaged", then the softmax) averages the class scores and applies
+            the final activation after; ``"probabilities"`` applies the final
+            activation (softmax) at every position, then averages (as the
+            10-crop averages softmax outputs).
         name: name of the new model (default ``<model name>_fcn``).
 
     Returns:
