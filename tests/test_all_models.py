@@ -55,6 +55,12 @@ def test_default_build_matches_reference_count(name):
     assert model.layers[-1].name == "predictions"
     assert spec.ref_params is not None, f"{name} has no reference parameter count"
     assert _trainable(model) == spec.ref_params, spec.ref_params_source
+    if spec.ref_macs is not None:
+        from kerasnets.summary import count
+
+        macs = count(model).macs
+        # published figures carry 3-4 significant digits; hand counts are exact
+        assert abs(macs - spec.ref_macs) <= 0.005 * spec.ref_macs, (macs, spec.ref_macs_source)
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -118,7 +118,7 @@ _DOC = """VGG configuration {config} ({paper_name}; Simonyan & Zisserman 2014, T
     """
 
 
-def _variant(name, config_letter, paper_name, params, source):
+def _variant(name, config_letter, paper_name, params, source, macs=None, macs_source=""):
     def builder(
         *,
         include_top=True,
@@ -160,13 +160,16 @@ def _variant(name, config_letter, paper_name, params, source):
         fixed_size=True,
         ref_params=params,
         ref_params_source=source,
+        ref_macs=macs,
+        ref_macs_source=macs_source,
         features=_FEATURES,
     )(builder)
 
 
-vgg11 = _variant("vgg11", "A", "VGG-11", 132_863_336, "torchvision vgg11; paper Table 2: 133M")
-vgg11_lrn = _variant("vgg11_lrn", "A-LRN", "VGG-11 with LRN", 132_863_336, "same as A (LRN has no parameters); paper: 133M")
-vgg13 = _variant("vgg13", "B", "VGG-13", 133_047_848, "torchvision vgg13; paper Table 2: 133M")
+_TV_MACS = "torchvision's published GFLOPS (multiply-adds at 224x224)"
+vgg11 = _variant("vgg11", "A", "VGG-11", 132_863_336, "torchvision vgg11; paper Table 2: 133M", 7_610_000_000, _TV_MACS)
+vgg11_lrn = _variant("vgg11_lrn", "A-LRN", "VGG-11 with LRN", 132_863_336, "same as A (LRN has no parameters); paper: 133M", 7_610_000_000, _TV_MACS + " for A (LRN has no multiply-adds by our convention)")
+vgg13 = _variant("vgg13", "B", "VGG-13", 133_047_848, "torchvision vgg13; paper Table 2: 133M", 11_310_000_000, _TV_MACS)
 vgg16_c = _variant("vgg16_c", "C", "VGG-16 with 1x1 convolutions", 133_638_952, "hand count of Table 1 column C; paper Table 2: 134M")
-vgg16 = _variant("vgg16", "D", "VGG-16", 138_357_544, "torchvision vgg16 and keras.applications.VGG16; paper: 138M")
-vgg19 = _variant("vgg19", "E", "VGG-19", 143_667_240, "torchvision vgg19 and keras.applications.VGG19; paper: 144M")
+vgg16 = _variant("vgg16", "D", "VGG-16", 138_357_544, "torchvision vgg16 and keras.applications.VGG16; paper: 138M", 15_470_000_000, _TV_MACS)
+vgg19 = _variant("vgg19", "E", "VGG-19", 143_667_240, "torchvision vgg19 and keras.applications.VGG19; paper: 144M", 19_630_000_000, _TV_MACS)
