@@ -9,5 +9,6 @@ from kerasnets.models.alexnet import *  # noqa: F401,F403
 from kerasnets.models.vgg import *  # noqa: F401,F403
 from kerasnets.models.nin import *  # noqa: F401,F403
 from kerasnets.models.resnet import *  # noqa: F401,F403
+from kerasnets.models.densenet import *  # noqa: F401,F403
 from kerasnets.models.googlenet import *  # noqa: F401,F403
 from kerasnets.models.inception_v3 import *  # noqa: F401,F403
