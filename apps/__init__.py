@@ -1,0 +1,1 @@
+"""Applications built on kerasnets: ``python -m apps.mnist``, ``apps.rcnn``, ``apps.captioning``."""
