@@ -4,6 +4,7 @@
 - :class:`CReLU` (concatenated ReLU; doubles the channels).
 - :class:`Maxout` (max over ``pieces`` groups of channels; divides the channels).
 - :class:`ZeroPadChannels` (ResNet option-A shortcut: subsample and zero-pad).
+- :class:`DynamicReLU` (DY-ReLU-B: per-channel piecewise-linear activation from global context).
 
 Each is registered as serializable under the ``kerasnets`` package, so
 ``.keras`` files load without ``custom_objects``.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["LocalResponseNormalization", "LRN", "CReLU", "Maxout", "ZeroPadChannels"]
+__all__ = ["LocalResponseNormalization", "LRN", "CReLU", "Maxout", "ZeroPadChannels", "DynamicReLU"]
 
 
 @keras.saving.register_keras_serializable(package="kerasnets")
@@ -183,4 +184,79 @@ class ZeroPadChannels(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(channels=self.channels, stride=self.stride)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasnets")
+class DynamicReLU(keras.layers.Layer):
+    """Dynamic ReLU, the channel-wise DY-ReLU-B of Chen et al. 2020 ("Dynamic ReLU", ECCV).
+
+    ``y_c = max_k (a_c^k(x) * x_c + b_c^k(x))`` for k = 1..``pieces``: a piecewise-linear
+    activation whose slopes and intercepts depend on the input. A hyper function (as in a
+    squeeze-and-excitation block) computes them from the global context of the input: the
+    spatial mean, a Dense layer to ``channels // reduction`` units with ReLU, a Dense layer to
+    ``2 * pieces * channels`` outputs, normalised to [-1, 1] by ``2 * sigmoid - 1``, then
+    ``a^k = alpha^k + lambda_a * delta_a^k`` and ``b^k = beta^k + lambda_b * delta_b^k`` with
+    the paper's alpha = (1, 0, ...), beta = 0, lambda_a = 1, lambda_b = 0.5, K = 2, R = 4.
+
+    The second Dense layer starts at zero, so a freshly built layer is exactly a ReLU
+    (delta = 0) and learns to depart from it. It keeps the channel count. Parameters:
+    ``C * (C // R) + C // R + (C // R) * 2KC + 2KC``. For rank-2 inputs (after a Dense
+    layer) the context is the input vector itself.
+
+    Args:
+        reduction: R, the hyper function's bottleneck ratio (>= 1).
+        pieces: K, the number of linear pieces (>= 1).
+        lambda_a: range of the slopes' residual.
+        lambda_b: range of the intercepts' residual.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = DynamicReLU()
+        >>> x = np.array([[[[-1.0, 2.0, -3.0, 4.0]]]], "float32")
+        >>> np.asarray(layer(x)).ravel().tolist()  # a ReLU at initialisation
+        [0.0, 2.0, 0.0, 4.0]
+    """
+
+    def __init__(self, reduction=4, pieces=2, lambda_a=1.0, lambda_b=0.5, **kwargs):
+        super().__init__(**kwargs)
+        from kerasnets._validation import check_positive_int, check_positive_number
+
+        self.reduction = check_positive_int("reduction", reduction)
+        self.pieces = check_positive_int("pieces", pieces)
+        self.lambda_a = check_positive_number("lambda_a", lambda_a, allow_zero=True)
+        self.lambda_b = check_positive_number("lambda_b", lambda_b, allow_zero=True)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f"DynamicReLU needs a known channel count (the last axis). Received: input_shape={tuple(input_shape)}"
+            )
+        hidden = max(channels // self.reduction, 1)
+        coefficients = 2 * self.pieces * channels
+        self.fc1_kernel = self.add_weight(shape=(channels, hidden), initializer="glorot_uniform", name="fc1_kernel")
+        self.fc1_bias = self.add_weight(shape=(hidden,), initializer="zeros", name="fc1_bias")
+        self.fc2_kernel = self.add_weight(shape=(hidden, coefficients), initializer="zeros", name="fc2_kernel")
+        self.fc2_bias = self.add_weight(shape=(coefficients,), initializer="zeros", name="fc2_bias")
+
+    def call(self, inputs):
+        rank = len(inputs.shape)
+        context = ops.mean(inputs, axis=tuple(range(1, rank - 1))) if rank > 2 else inputs
+        hidden = ops.relu(ops.matmul(context, self.fc1_kernel) + self.fc1_bias)
+        delta = 2.0 * ops.sigmoid(ops.matmul(hidden, self.fc2_kernel) + self.fc2_bias) - 1.0
+        channels = inputs.shape[-1]
+        delta = ops.reshape(delta, (-1,) + (1,) * (rank - 2) + (channels, 2 * self.pieces))
+        init_a = [1.0] + [0.0] * (self.pieces - 1)
+        slopes = ops.convert_to_tensor(init_a, dtype=inputs.dtype) + self.lambda_a * delta[..., : self.pieces]
+        intercepts = self.lambda_b * delta[..., self.pieces :]
+        pieces = ops.expand_dims(inputs, -1) * slopes + intercepts
+        return ops.max(pieces, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(reduction=self.reduction, pieces=self.pieces, lambda_a=self.lambda_a, lambda_b=self.lambda_b)
         return config
