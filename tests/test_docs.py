@@ -1,0 +1,75 @@
+"""Every code block of README.md and docs/ runs, so the documentation cannot rot.
+
+Python blocks are executed (each page's blocks in order, in one namespace per page); shell
+blocks run their `kerasnets ...`, `python -m apps...` and `python docs/...` lines.
+Install and test-runner lines (`pip install`, `python -m pytest`) are what CI itself runs, so
+they are not repeated here. A block preceded by `<!-- docs-test: slow -->` is marked slow
+(CI skips it; `python -m pytest -m slow tests/test_docs.py` runs it); one preceded by
+`<!-- docs-test: output -->` is sample output, not a command.
+"""
+
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
+FENCE = re.compile(r"(?P<marker><!-- docs-test: (?P<kind>\w+) -->\s*\n)?```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)
+RUNNABLE = ("kerasnets ", "python -m apps.", "python docs/")
+
+
+def _blocks():
+    for page in PAGES:
+        for i, match in enumerate(FENCE.finditer(page.read_text())):
+            kind = match.group("kind")
+            if kind == "output" or match.group("lang") not in ("python", "bash"):
+                continue
+            rel = page.relative_to(ROOT)
+            marks = [pytest.mark.slow] if kind == "slow" else []
+            yield pytest.param(page, i, match.group("lang"), match.group("body"), id=f"{rel}#{i}", marks=marks)
+
+
+BLOCKS = list(_blocks())
+_NAMESPACES = {}
+
+
+@pytest.mark.parametrize("page, index, lang, body", BLOCKS)
+def test_doc_block_runs(page, index, lang, body, tmp_path, monkeypatch):
+    if lang == "python":
+        namespace = _NAMESPACES.setdefault(page, {"__name__": f"docs_{page.stem}"})
+        monkeypatch.chdir(tmp_path)
+        exec(compile(body, f"{page.name}#{index}", "exec"), namespace)
+        return
+    commands = []
+    for line in body.splitlines():
+        line = line.split("  #")[0].strip()
+        if line.startswith(RUNNABLE):
+            commands.extend(part.strip() for part in line.split("&&"))
+    commands = [c for c in commands if c.startswith(RUNNABLE)]
+    if not commands:
+        pytest.skip("only install/test-runner lines, which CI runs itself")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    for command in commands:
+        argv = shlex.split(command)
+        if argv[0] == "kerasnets":
+            argv = [sys.executable, "-m", "kerasnets.cli"] + argv[1:]
+        elif argv[0] == "python":
+            argv = [sys.executable] + argv[1:]
+        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+
+
+def test_readme_gives_exactly_two_setup_commands_and_ci_runs_them():
+    readme = (ROOT / "README.md").read_text()
+    setup = re.search(r"## Set up.*?```bash\n(.*?)```", readme, re.S).group(1)
+    commands = [line.split("  #")[0].strip() for line in setup.splitlines() if line.strip()]
+    assert len(commands) == 2, commands
+    ci = (ROOT / ".ci" / "run").read_text()
+    install, test = commands
+    assert install.replace("pip install -e", "python -m pip install -q -e") in ci or install in ci
+    assert test in [line.strip() for line in ci.splitlines()]
