@@ -34,7 +34,8 @@ def human(value: float | int | None, digits: int = 1) -> str:
 def _shape_text(shape) -> str:
     if shape and isinstance(shape[0], tuple):
         return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+    dims = ["?" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 @dataclasses.dataclass(frozen=True)

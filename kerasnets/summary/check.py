@@ -296,18 +296,16 @@ def _own_module_model(spec: dict) -> keras.Model:
 
 
 def _module_model(spec: dict) -> tuple[keras.Model, str]:
-    """The GoogLeNet family's module model when it exists and accepts the spec, else ours."""
+    """The GoogLeNet family's module model (``inception_module_model``) when present, else ours."""
     try:
-        from kerasnets.models.googlenet import inception_module_model
+        from kerasnets.models.googlenet import InceptionV1Module, inception_module_model
     except ImportError:
-        return _own_module_model(spec), "kerasnets.summary (kerasnets.models.googlenet.inception_module_model absent)"
-    try:
-        model = inception_module_model(
-            input_shape=tuple(spec["input_shape"]), filters=dict(spec["filters"]), naive=spec.get("naive", False)
-        )
-        return model, "kerasnets.models.googlenet.inception_module_model"
-    except TypeError as err:
-        return _own_module_model(spec), f"kerasnets.summary (googlenet.inception_module_model rejected the spec: {err})"
+        return _own_module_model(spec), "kerasnets.summary (kerasnets.models.googlenet is absent)"
+    record = InceptionV1Module(**spec["filters"])
+    model = inception_module_model(
+        input_shape=tuple(spec["input_shape"]), module=record, naive=spec.get("naive", False)
+    )
+    return model, "kerasnets.models.googlenet.inception_module_model"
 
 
 def _check_module_row(row: dict) -> RowCheck:
