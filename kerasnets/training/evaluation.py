@@ -231,18 +231,29 @@ def multi_crop(images: Any, crop_size: Any = 224, *, grid: int = 5, flip: bool =
     return ops.stack(_apply_boxes(images, boxes), axis=0)
 
 
-def _average_predictions(model: keras.Model, crops: list, batch_size: int, apply_softmax: bool) -> np.ndarray:
-    total = None
-    for crop in crops:
-        pred = model.predict(crop, batch_size=batch_size, verbose=0)
+def _average_predictions(
+    model: keras.Model, images: Any, make_crops: Any, n_crops: int, batch_size: int, apply_softmax: bool
+) -> np.ndarray:
+    """Average the model's outputs over ``n_crops`` crops per image.
+
+    Images are processed in chunks of ``max(1, batch_size // n_crops)`` so that
+    one ``predict`` call sees about ``batch_size`` crops and memory stays bounded.
+    """
+    chunk = max(1, batch_size // n_crops)
+    results = []
+    for start in range(0, int(images.shape[0]), chunk):
+        crops = make_crops(images[start : start + chunk])  # (n_crops, c, h, w, C)
+        count = int(crops.shape[1])
+        flat = ops.reshape(crops, (n_crops * count, *crops.shape[2:]))
+        pred = model.predict(flat, batch_size=batch_size, verbose=0)
         if isinstance(pred, (list, tuple, dict)):
             raise ValueError("Crop evaluation needs a single-output model; use strip_aux_heads(model) first.")
-        pred = np.asarray(pred, dtype="float64")
+        pred = np.asarray(pred, dtype="float64").reshape(n_crops, count, -1)
         if apply_softmax:
             pred = np.exp(pred - pred.max(axis=-1, keepdims=True))
             pred /= pred.sum(axis=-1, keepdims=True)
-        total = pred if total is None else total + pred
-    return (total / len(crops)).astype("float32")
+        results.append(pred.mean(axis=0))
+    return np.concatenate(results).astype("float32")
 
 
 def predict_ten_crop(
@@ -275,8 +286,14 @@ def predict_ten_crop(
     images = _check_images(images)
     size = _model_crop_size(model, crop_size)
     boxes = ten_crop_boxes((int(images.shape[1]), int(images.shape[2])), size)
-    return _average_predictions(model, _apply_boxes(images, boxes), check_positive_int("batch_size", batch_size),
-                                check_bool("apply_softmax", apply_softmax))
+    return _average_predictions(
+        model,
+        images,
+        lambda chunk: ops.stack(_apply_boxes(chunk, boxes), axis=0),
+        len(boxes),
+        check_positive_int("batch_size", batch_size),
+        check_bool("apply_softmax", apply_softmax),
+    )
 
 
 def predict_multi_crop(
@@ -320,13 +337,25 @@ def predict_multi_crop(
     size = _model_crop_size(model, crop_size)
     if not isinstance(scales, (tuple, list)) or not scales:
         raise ValueError(f"`scales` must be a non-empty list of test scales Q. Received: scales={scales!r}")
-    crops = []
+    per_scale = []
     for scale in scales:
-        scaled = resize_shorter_side(images, scale)
-        boxes = grid_crop_boxes((int(scaled.shape[1]), int(scaled.shape[2])), size, grid=grid, flip=flip)
-        crops.extend(_apply_boxes(scaled, boxes))
-    return _average_predictions(model, crops, check_positive_int("batch_size", batch_size),
-                                check_bool("apply_softmax", apply_softmax))
+        scaled_shape = tuple(resize_shorter_side(images[:1], scale).shape[1:3])
+        per_scale.append((scale, grid_crop_boxes(scaled_shape, size, grid=grid, flip=flip)))
+
+    def make_crops(chunk: Any) -> Any:
+        crops = []
+        for scale, boxes in per_scale:
+            crops.extend(_apply_boxes(resize_shorter_side(chunk, scale), boxes))
+        return ops.stack(crops, axis=0)
+
+    return _average_predictions(
+        model,
+        images,
+        make_crops,
+        sum(len(boxes) for _, boxes in per_scale),
+        check_positive_int("batch_size", batch_size),
+        check_bool("apply_softmax", apply_softmax),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -358,6 +387,11 @@ def _head_chain(model: keras.Model) -> tuple[Any, list]:
         raise ValueError(
             "`model` must have a single output (remove auxiliary heads with strip_aux_heads). "
             f"Received: model with {len(model.outputs)} outputs"
+        )
+    if not any(isinstance(layer, keras.layers.Flatten) for layer in model.layers):
+        raise ValueError(
+            "`model` must end in Flatten followed by Dense layers (AlexNet/VGG-style head); "
+            f"it has no Flatten layer. Received: model={model.name!r}"
         )
     chain = []
     tensor = model.outputs[0]
