@@ -12,3 +12,4 @@ from kerasnets.models.resnet import *  # noqa: F401,F403
 from kerasnets.models.densenet import *  # noqa: F401,F403
 from kerasnets.models.googlenet import *  # noqa: F401,F403
 from kerasnets.models.inception_v3 import *  # noqa: F401,F403
+from kerasnets.models.inception_v4 import *  # noqa: F401,F403

@@ -136,10 +136,11 @@ _PAPER = "Szegedy et al. 2015, Rethinking the Inception architecture for compute
     paper=_PAPER,
     default_size=299,
     min_size=75,
-    ref_params=23_851_784,
+    ref_params=23_817_352,
     ref_params_source=(
-        "keras.applications.InceptionV3 count_params() (23,817,352 trainable + 34,432 BN moving "
-        "statistics); torchvision inception_v3 without aux: 23,834,568 (BN with gamma: +17,216)"
+        "trainable parameters of keras.applications.InceptionV3 (its count_params() is 23,851,784 with "
+        "34,432 BN moving statistics; both equal ours); torchvision inception_v3 without aux: 23,834,568 "
+        "(BN with gamma: +17,216)"
     ),
     features=(
         FeatureInfo("conv2b_act", 64, 2),
@@ -166,7 +167,8 @@ def inception_v3(
 ):
     """Inception-v3 (Szegedy et al. 2015, Table 1), layer for layer ``keras.applications.InceptionV3``.
 
-    Parameters (classes=1000): 23,851,784 (``keras.applications.InceptionV3``). Weights saved
+    Parameters (classes=1000): 23,851,784 of which 23,817,352 trainable, both equal to
+    ``keras.applications.InceptionV3``'s. Weights saved
     from ``keras.applications.InceptionV3(weights=None)`` (or its ImageNet file) load with
     ``weights=path`` (the model must be built with ``aux_logits=False`` and ``dropout=0``
     changes nothing in the file). Inputs in [-1, 1] (``keras.applications.inception_v3.preprocess_input``).
