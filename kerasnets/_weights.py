@@ -104,7 +104,14 @@ def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
                     f"'{file_path}'). Received: weights={path!r}"
                 )
             if got != shapes:
-                if is_first_conv and got and len(got[0]) == 4 and got[0][:2] == shapes[0][:2] and got[0][3] == shapes[0][3]:
+                if (
+                    is_first_conv
+                    and got
+                    and len(got[0]) == 4
+                    and got[0][:2] == shapes[0][:2]
+                    and got[0][3] == shapes[0][3]
+                    and got[0][2] != shapes[0][2]
+                ):
                     raise ValueError(
                         f"The weights file was saved for {got[0][2]}-channel inputs but model "
                         f"'{model.name}' takes {shapes[0][2]} channels (layer '{layer.name}'). Build the "
