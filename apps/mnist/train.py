@@ -56,7 +56,6 @@ class TrainConfig:
     epochs: int | None = None
     batch_size: int = 128
     learning_rate: float | None = None
-    optimizer: str = "adamw"
     weight_decay: float = 5e-4
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.1
@@ -88,7 +87,6 @@ class TrainConfig:
         check_positive_int("epochs", cfg.epochs)
         check_positive_int("batch_size", cfg.batch_size)
         check_positive_number("learning_rate", cfg.learning_rate)
-        check_choice("optimizer", cfg.optimizer, ("adamw", "sgd"))
         check_positive_number("weight_decay", cfg.weight_decay, allow_zero=True)
         check_positive_number("warmup_epochs", cfg.warmup_epochs, allow_zero=True)
         check_fraction("label_smoothing", cfg.label_smoothing)
@@ -308,13 +306,13 @@ def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), **o
                 cfg.model, classes=data.num_classes, mean=mean, std=std, model_kwargs=cfg.model_kwargs,
                 float32_output=precision != "float32",
             )
+            rec = recipe.make_recipe(
+                epochs=cfg.epochs, steps_per_epoch=steps, learning_rate=cfg.learning_rate,
+                weight_decay=cfg.weight_decay, warmup_epochs=cfg.warmup_epochs, label_smoothing=cfg.label_smoothing,
+            )
             model.compile(
-                optimizer=recipe.make_optimizer(
-                    learning_rate=cfg.learning_rate, total_steps=total,
-                    warmup_steps=int(round(cfg.warmup_epochs * steps)), weight_decay=cfg.weight_decay,
-                    optimizer=cfg.optimizer,
-                ),
-                loss=recipe.make_loss(cfg.label_smoothing),
+                optimizer=rec.optimizer,
+                loss=rec.loss,
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
                 jit_compile=resolve_jit_compile(cfg.jit_compile),
             )
