@@ -1,0 +1,7 @@
+"""``python -m apps.captioning``: see :mod:`apps.captioning.cli`."""
+
+import sys
+
+from apps.captioning.cli import main
+
+sys.exit(main())

@@ -1,0 +1,270 @@
+"""The :class:`Captioner`: encoder + decoder + vocabulary, trained, saved and loaded together.
+
+A saved captioner is a directory::
+
+    config.json           CaptionerConfig and training notes
+    vocab.txt             the vocabulary, one token a line, in id order
+    encoder.weights.h5    the encoder (backbone) weights (also when they are random:
+                          cached features depend on them)
+    decoder.weights.h5    the decoder weights
+
+Example:
+    >>> from kerasnets.data.synthetic_captions import make_captioned_scenes
+    >>> from apps.captioning.captioner import Captioner, CaptionerConfig
+    >>> s = make_captioned_scenes(8)
+    >>> cfg = CaptionerConfig(backbone="nin_cifar", image_size=32, units=32, embed_dim=16)
+    >>> cap = Captioner.create(cfg, [c for cs in s.captions for c in cs])
+    >>> len(cap.caption(s.images[:2]))
+    2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import keras
+import numpy as np
+
+from apps.captioning.decoding import beam_search, greedy_decode
+from apps.captioning.model import CaptionDecoder, CaptionerConfig, build_encoder, compute_features, encoder_fingerprint
+from apps.captioning.text import CaptionVocabulary
+from kerasnets._validation import check_positive_int, check_positive_number
+
+__all__ = ["Captioner", "CaptionerConfig", "CaptionBatches"]
+
+
+class CaptionBatches(keras.utils.PyDataset):
+    """Teacher-forcing batches: features gathered per caption, ``tokens[:-1]`` -> ``tokens[1:]``.
+
+    Args:
+        features: ``(n_images, L, d)`` features.
+        image_index: ``(n_captions,)`` row of ``features`` for each caption.
+        token_ids: ``(n_captions, T + 1)`` encoded captions.
+        batch_size: captions per batch.
+        shuffle: reshuffle every epoch.
+        seed: shuffling seed.
+    """
+
+    def __init__(self, features, image_index, token_ids, *, batch_size=64, shuffle=True, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.features = features
+        self.image_index = np.asarray(image_index)
+        self.token_ids = np.asarray(token_ids)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.image_index))
+        if shuffle:
+            self.rng.shuffle(self.order)
+
+    def __len__(self):
+        return int(np.ceil(len(self.order) / self.batch_size))
+
+    def __getitem__(self, i):
+        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        tokens = self.token_ids[rows]
+        inputs = {"features": self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}
+        return inputs, tokens[:, 1:]
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+
+
+class Captioner:
+    """A CNN encoder, a GRU/LSTM decoder and their vocabulary.
+
+    Build with :meth:`create` (new) or :meth:`load` (saved directory).
+    """
+
+    def __init__(self, config: CaptionerConfig, vocab: CaptionVocabulary, encoder, decoder, notes=None):
+        self.config = config
+        self.vocab = vocab
+        self.encoder = encoder
+        self.decoder = decoder
+        self.notes = dict(notes or {})
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def create(cls, config: CaptionerConfig, train_captions, *, encoder_weights: str | None = None, seed: int = 0):
+        """A new captioner whose vocabulary is adapted on ``train_captions``.
+
+        Args:
+            config: a :class:`CaptionerConfig` (validated here).
+            train_captions: training caption strings (the vocabulary source).
+            encoder_weights: optional backbone weights file (``.weights.h5``).
+            seed: seed of the random initialisation.
+        """
+        config.validate()
+        keras.utils.set_random_seed(seed)
+        vocab = CaptionVocabulary.adapt(train_captions, max_tokens=config.vocab_size)
+        encoder = build_encoder(config, weights=encoder_weights)
+        decoder = CaptionDecoder(config, len(vocab))
+        notes = {"encoder_weights": os.path.abspath(encoder_weights) if encoder_weights else None, "seed": seed}
+        return cls(config, vocab, encoder, decoder, notes)
+
+    @classmethod
+    def load(cls, path: str) -> "Captioner":
+        """Load a directory written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: if ``path`` is not a saved captioner (names the missing file).
+        """
+        for name in ("config.json", "vocab.txt", "encoder.weights.h5", "decoder.weights.h5"):
+            if not os.path.isfile(os.path.join(path, name)):
+                raise FileNotFoundError(
+                    f"`model` must be a directory written by `python -m apps.captioning train` "
+                    f"(missing {name}). Received: model={path!r}"
+                )
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            saved = json.load(f)
+        config = CaptionerConfig.from_json(saved["config"]).validate()
+        vocab = CaptionVocabulary.load(os.path.join(path, "vocab.txt"))
+        encoder = build_encoder(config)
+        encoder.load_weights(os.path.join(path, "encoder.weights.h5"))
+        decoder = CaptionDecoder(config, len(vocab))
+        decoder.load_weights(os.path.join(path, "decoder.weights.h5"))
+        return cls(config, vocab, encoder, decoder, saved.get("notes"))
+
+    def save(self, path: str) -> None:
+        """Write the captioner to directory ``path`` (atomically: a temporary directory, then rename)."""
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".captioner-", dir=parent)
+        try:
+            with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
+                json.dump({"config": self.config.to_json(), "notes": self.notes}, f, indent=2)
+            self.vocab.save(os.path.join(tmp, "vocab.txt"))
+            self.encoder.save_weights(os.path.join(tmp, "encoder.weights.h5"))
+            self.decoder.save_weights(os.path.join(tmp, "decoder.weights.h5"))
+            if os.path.isdir(path):
+                old = path + ".old"
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # -- features ------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """The encoder's cache key (architecture settings + weight values)."""
+        return encoder_fingerprint(self.encoder, self.config)
+
+    def features(self, images=None, *, load_batch=None, count=None, batch_size=32, cache_path=None, progress=False):
+        """Encoder features ``(n, L, d)`` of uint8 images (an array, or ``load_batch``/``count``)."""
+        if images is not None:
+            images = np.asarray(images)
+            if images.ndim != 4 or images.shape[1:] != (self.config.image_size, self.config.image_size, 3):
+                size = self.config.image_size
+                raise ValueError(
+                    f"`images` must be an array of shape (n, {size}, {size}, 3). Received: images.shape={images.shape}"
+                )
+            count = len(images)
+
+            def load_batch(start, stop):
+                return images[start:stop]
+
+        return compute_features(
+            self.encoder, load_batch, count, batch_size=batch_size, cache_path=cache_path, progress=progress
+        )
+
+    # -- training ------------------------------------------------------------------------
+    def compile(self, *, learning_rate=1e-3, clipnorm=5.0, jit_compile=False):
+        """Adam with gradient clipping by global norm, masked cross-entropy (padding ignored).
+
+        Recurrent nets can have exploding gradients (Pascanu et al. 2013); clipping the global
+        norm of all gradients to ``clipnorm`` keeps one bad batch from wrecking the weights.
+        """
+        learning_rate = check_positive_number("learning_rate", learning_rate)
+        clipnorm = check_positive_number("clipnorm", clipnorm)
+        self.decoder.compile(
+            optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+            jit_compile=jit_compile,
+        )
+
+    def fit(
+        self,
+        features,
+        image_index,
+        captions,
+        *,
+        val=None,
+        epochs=10,
+        batch_size=64,
+        learning_rate=1e-3,
+        clipnorm=5.0,
+        jit_compile=False,
+        callbacks=(),
+        verbose=1,
+        seed=0,
+    ):
+        """Train the decoder on cached features with teacher forcing.
+
+        Args:
+            features: ``(n_images, L, d)`` features of the training images.
+            image_index: for every caption, its row in ``features``.
+            captions: caption strings (one per ``image_index`` entry).
+            val: optional ``(features, image_index, captions)`` for validation loss.
+            epochs, batch_size, learning_rate, clipnorm, jit_compile: training settings.
+            callbacks: Keras callbacks.
+            verbose: Keras verbosity.
+            seed: shuffling seed.
+
+        Returns:
+            The Keras ``History``; ``self.notes["train_seconds"]`` gets the wall time.
+        """
+        epochs = check_positive_int("epochs", epochs)
+        batch_size = check_positive_int("batch_size", batch_size)
+        self.compile(learning_rate=learning_rate, clipnorm=clipnorm, jit_compile=jit_compile)
+        ids = self.vocab.encode(captions, max_length=self.config.max_length)
+        data = CaptionBatches(features, image_index, ids, batch_size=batch_size, seed=seed)
+        val_data = None
+        if val is not None:
+            vf, vi, vc = val
+            val_data = CaptionBatches(
+                vf, vi, self.vocab.encode(vc, max_length=self.config.max_length), batch_size=batch_size, shuffle=False
+            )
+        start = time.perf_counter()
+        history = self.decoder.fit(
+            data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose
+        )
+        self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
+        self.notes["epochs"] = epochs
+        return history
+
+    # -- inference -----------------------------------------------------------------------
+    def decode(self, features, *, beam_size=1, max_length=None, length_penalty=0.7, batch_size=64):
+        """Decode features: greedy for ``beam_size=1``, else beam search. Returns a ``Decoded``."""
+        max_length = self.config.max_length if max_length is None else max_length
+        beam_size = check_positive_int("beam_size", beam_size)
+        parts = []
+        for start in range(0, len(features), batch_size):
+            chunk = features[start : start + batch_size]
+            if beam_size == 1:
+                parts.append(greedy_decode(self.decoder, chunk, max_length=max_length))
+            else:
+                parts.append(
+                    beam_search(
+                        self.decoder, chunk, beam_size=beam_size, max_length=max_length, length_penalty=length_penalty
+                    )
+                )
+        tokens = [t for p in parts for t in p.tokens]
+        scores = [s for p in parts for s in p.scores]
+        attention = None if parts[0].attention is None else [a for p in parts for a in p.attention]
+        from apps.captioning.decoding import Decoded
+
+        return Decoded(tokens=tokens, scores=scores, attention=attention)
+
+    def caption(self, images, **kwargs) -> list[str]:
+        """Caption uint8 images ``(n, S, S, 3)``; keyword arguments as in :meth:`decode`."""
+        decoded = self.decode(self.features(images), **kwargs)
+        return [self.vocab.decode(t) for t in decoded.tokens]

@@ -1,0 +1,350 @@
+"""``python -m apps.captioning train | caption | evaluate | export``.
+
+Examples::
+
+    # generated scenes, a tiny encoder: BLEU-4 near 1 in a minute on a CPU
+    python -m apps.captioning train --data synthetic --backbone resnet20 --image-size 32 \\
+        --out runs/cap-synth --epochs 30
+    # Flickr8k-1k (CSV + images/), fixed 800/100/100 split by image
+    python -m apps.captioning train --data ../shared/data/flickr8k-1k/captions.txt \\
+        --split 800,100,100 --backbone vgg16 --image-size 224 --out runs/cap-flickr
+    python -m apps.captioning evaluate --model runs/cap-flickr --beam 3 --plots /tmp/cap-plots
+    python -m apps.captioning caption --model runs/cap-flickr photo.jpg --beam 3
+    python -m apps.captioning export --model runs/cap-flickr --out /tmp/serving/captioner
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+__all__ = ["main", "build_parser"]
+
+_DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "kerasnets", "captioning")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _cudnn(text):
+    return {"auto": "auto", "on": True, "off": False}[text]
+
+
+def _add_data_args(p, *, for_eval=False):
+    default = None if for_eval else "synthetic"
+    p.add_argument(
+        "--data",
+        default=default,
+        help="caption file (Flickr8k token file 'image.jpg#i<TAB>caption', CSV with header 'image,caption', "
+        "or COCO captions JSON) or 'synthetic' for generated coloured-shape scenes"
+        + (" (default: the data the model was trained on)" if for_eval else " (default: synthetic)"),
+    )
+    p.add_argument("--images", default=None, help="image folder (default: images/ next to the caption file)")
+    p.add_argument(
+        "--format", default="auto" if not for_eval else None, choices=("auto", "flickr8k", "csv", "coco"),
+        help="caption file format (default: auto, from the file's content)",
+    )
+    p.add_argument(
+        "--split", default=None if for_eval else "0.8,0.1,0.1",
+        help="train,val,test split by image, as counts (800,100,100) or fractions (default: 0.8,0.1,0.1"
+        + ("; evaluate: the training split" if for_eval else "") + ")",
+    )
+    p.add_argument("--split-seed", type=int, default=None if for_eval else 0, help="seed of the split shuffle (default 0)")
+    p.add_argument("--scenes", type=_positive_int, default=None if for_eval else 1000,
+                   help="number of synthetic scenes (default 1000)")
+    p.add_argument("--scene-size", type=_positive_int, default=None if for_eval else 32,
+                   help="synthetic scene side length in pixels (default 32)")
+    p.add_argument("--scene-seed", type=int, default=None if for_eval else 0, help="synthetic scene seed (default 0)")
+
+
+def _add_decode_args(p):
+    p.add_argument("--beam", type=_positive_int, default=1, help="beam size K; 1 = greedy decoding (default 1)")
+    p.add_argument("--max-length", type=_positive_int, default=None,
+                   help="maximum caption length in words (default: the model's --max-length)")
+    p.add_argument("--length-penalty", type=_nonneg_float, default=0.7,
+                   help="beam search ranks finished captions by logprob / length**P; 0 = raw log-probability, "
+                   "1 = per-word mean (default 0.7)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m apps.captioning",
+        description="Image captioning: a kerasnets CNN encoder with a GRU/LSTM decoder (Show and Tell; "
+        "with --attention, Show, Attend and Tell), beam search and corpus BLEU.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a captioner (features cached, decoder trained)",
+                       description="Train: encode every image once (cached on disk, with a progress bar), then "
+                       "train the decoder with teacher forcing, Adam and gradient clipping by global norm.")
+    _add_data_args(t)
+    t.add_argument("--out", required=True, help="output model directory (config.json, vocab.txt, weights)")
+    g = t.add_argument_group("encoder")
+    g.add_argument("--backbone", default="vgg16", help="any kerasnets model (kerasnets.list_models()); built "
+                   "with include_top=False, its last feature map is attended over (default vgg16)")
+    g.add_argument("--encoder-weights", default=None,
+                   help="backbone .weights.h5 file (e.g. ImageNet weights saved from the matching "
+                   "keras.applications model); default: random initialisation, frozen")
+    g.add_argument("--image-size", type=_positive_int, default=224, help="encoder input side length (default 224)")
+    g.add_argument("--preprocess", default="symmetric", choices=("symmetric", "caffe", "torch"),
+                   help="pixel preprocessing: symmetric = [-1, 1]; caffe = keras.applications VGG/ResNet50 "
+                   "(BGR minus mean); torch = ImageNet mean/std (default symmetric)")
+    g.add_argument("--cache-dir", default=_DEFAULT_CACHE,
+                   help="where encoder features are cached, keyed by encoder weights and image list; "
+                   "'none' disables the cache")
+    g.add_argument("--encode-batch-size", type=_positive_int, default=32, help="images per encoder call")
+    d = t.add_argument_group("decoder")
+    d.add_argument("--cell", default="gru", choices=("gru", "lstm"), help="recurrent cell (default gru)")
+    d.add_argument("--units", type=_positive_int, default=256, help="hidden units of the cell (default 256)")
+    d.add_argument("--embed-dim", type=_positive_int, default=128, help="word embedding size (default 128)")
+    d.add_argument("--attention", action=argparse.BooleanOptionalAction, default=True,
+                   help="additive (Bahdanau) attention over the feature map, as in Show, Attend and Tell")
+    d.add_argument("--attention-units", type=_positive_int, default=128, help="attention MLP size (default 128)")
+    d.add_argument("--dropout", type=_nonneg_float, default=0.3, help="dropout on embeddings and cell output")
+    d.add_argument("--use-cudnn", default="auto", choices=("auto", "on", "off"), type=str,
+                   help="without attention: the cuDNN-fused GRU/LSTM kernel (GPU only; XLA cannot compile it) "
+                   "or the generic loop (off); the attention decoder always uses the generic loop")
+    x = t.add_argument_group("text")
+    x.add_argument("--vocab-size", type=_positive_int, default=5000,
+                   help="vocabulary cap incl. padding, [UNK], <start>, <end>; rarer words map to [UNK]")
+    x.add_argument("--max-length", type=_positive_int, default=20,
+                   help="maximum caption length in words; longer training captions are truncated")
+    o = t.add_argument_group("optimisation")
+    o.add_argument("--epochs", type=_positive_int, default=20, help="training epochs")
+    o.add_argument("--batch-size", type=_positive_int, default=64, help="captions per batch")
+    o.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    o.add_argument("--clipnorm", type=float, default=5.0, help="clip gradients to this global norm")
+    o.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False,
+                   help="compile the train step with XLA (needs --use-cudnn off or --attention)")
+    o.add_argument("--patience", type=int, default=0,
+                   help="stop when validation loss has not improved for this many epochs and keep the best "
+                   "weights (0 = train all epochs)")
+    o.add_argument("--seed", type=int, default=0, help="random seed")
+    o.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = sub.add_parser("caption", help="caption image files",
+                       description="Caption image files with a trained captioner.")
+    c.add_argument("--model", required=True, help="model directory written by train")
+    c.add_argument("images", nargs="+", help="image files")
+    _add_decode_args(c)
+    c.add_argument("--plots", default=None, help="folder for attention-map PNGs (one per image)")
+
+    e = sub.add_parser("evaluate", help="corpus BLEU-1..4 on a held-out split, with pictures",
+                       description="Caption a held-out split and score it with corpus BLEU-1..4 (NLTK).")
+    e.add_argument("--model", required=True, help="model directory written by train")
+    _add_data_args(e, for_eval=True)
+    e.add_argument("--subset", default="test", choices=("train", "val", "test"), help="which split to score")
+    _add_decode_args(e)
+    e.add_argument("--bleu-smoothing", default=None, choices=("method1", "method2", "method3", "method4"),
+                   help="NLTK smoothing for tiny test sets (default: none, as in the papers)")
+    e.add_argument("--plots", default=None, help="folder for caption and attention PNGs")
+    e.add_argument("--num-plots", type=int, default=5, help="how many images to draw")
+    e.add_argument("--json", default=None, help="write the scores and captions to this JSON file")
+
+    x = sub.add_parser("export", help="SavedModel for TF Serving: uint8 image in, caption string out",
+                       description="Export a versioned SavedModel whose serving_default signature takes "
+                       "uint8 images and returns captions (greedy decoding in the graph).")
+    x.add_argument("--model", required=True, help="model directory written by train")
+    x.add_argument("--out", required=True, help="TF Serving base directory (versions are sub-directories)")
+    x.add_argument("--version", type=int, default=None, help="version number (default: next free)")
+    x.add_argument("--max-length", type=_positive_int, default=None, help="maximum caption length in words")
+    return parser
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def _splits_from(args, notes=None):
+    from apps.captioning.data import load_splits
+
+    saved = (notes or {}).get("data", {})
+
+    def pick(name, default):
+        value = getattr(args, name, None)
+        return saved.get(name, default) if value is None else value
+
+    data = pick("data", "synthetic")
+    return load_splits(
+        data,
+        images=pick("images", None),
+        format=pick("format", "auto"),
+        split=pick("split", "0.8,0.1,0.1"),
+        split_seed=pick("split_seed", 0),
+        scenes=pick("scenes", 1000),
+        scene_size=pick("scene_size", 32),
+        scene_seed=pick("scene_seed", 0),
+    ), {
+        "data": data if data == "synthetic" else os.path.abspath(data),
+        "images": pick("images", None),
+        "format": pick("format", "auto"),
+        "split": pick("split", "0.8,0.1,0.1"),
+        "split_seed": pick("split_seed", 0),
+        "scenes": pick("scenes", 1000),
+        "scene_size": pick("scene_size", 32),
+        "scene_seed": pick("scene_seed", 0),
+    }
+
+
+def _features(captioner, split, args_cache, batch_size, progress):
+    cache = None
+    if args_cache and args_cache.lower() != "none":
+        cache = os.path.join(args_cache, f"{captioner.fingerprint()}-{split.key()}.npy")
+    return captioner.features(
+        load_batch=split.loader(captioner.config.image_size), count=len(split), batch_size=batch_size,
+        cache_path=cache, progress=progress,
+    )
+
+
+def cmd_train(args) -> int:
+    import keras
+
+    from apps.captioning.captioner import Captioner
+    from apps.captioning.metrics import corpus_bleu_scores
+    from apps.captioning.model import CaptionerConfig
+
+    (train, val, _), data_notes = _splits_from(args)
+    config = CaptionerConfig(
+        backbone=args.backbone, image_size=args.image_size, preprocess=args.preprocess, cell=args.cell,
+        units=args.units, embed_dim=args.embed_dim, attention=args.attention,
+        attention_units=args.attention_units, dropout=args.dropout, use_cudnn=_cudnn(args.use_cudnn),
+        max_length=args.max_length, vocab_size=args.vocab_size,
+    )
+    train_idx, train_caps = train.caption_pairs()
+    captioner = Captioner.create(config, train_caps, encoder_weights=args.encoder_weights, seed=args.seed)
+    captioner.notes["data"] = data_notes
+    progress = not args.quiet
+    start = time.perf_counter()
+    f_train = _features(captioner, train, args.cache_dir, args.encode_batch_size, progress)
+    f_val = _features(captioner, val, args.cache_dir, args.encode_batch_size, progress) if len(val) else None
+    captioner.notes["encode_seconds"] = round(time.perf_counter() - start, 1)
+    callbacks = [keras.callbacks.BackupAndRestore(args.out.rstrip("/") + ".backup")]
+    val_arg = None
+    if f_val is not None:
+        val_idx, val_caps = val.caption_pairs()
+        val_arg = (f_val, val_idx, val_caps)
+        if args.patience > 0:
+            callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
+    history = captioner.fit(
+        f_train, train_idx, train_caps, val=val_arg, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.lr, clipnorm=args.clipnorm, jit_compile=args.jit_compile, callbacks=callbacks,
+        verbose=2 if args.quiet else 1, seed=args.seed,
+    )
+    captioner.notes["history"] = {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()}
+    if f_val is not None:
+        decoded = captioner.decode(f_val)
+        hyps = [captioner.vocab.decode(t) for t in decoded.tokens]
+        captioner.notes["val_bleu_greedy"] = {k: round(v, 4) for k, v in corpus_bleu_scores(val.references, hyps).items()}
+        print("validation BLEU (greedy):", json.dumps(captioner.notes["val_bleu_greedy"]))
+    captioner.save(args.out)
+    print(f"saved {args.out} (vocabulary {len(captioner.vocab)}, trained {captioner.notes['train_seconds']} s)")
+    return 0
+
+
+def cmd_caption(args) -> int:
+    from apps.captioning.captioner import Captioner
+    from kerasnets.data.captions import load_image
+
+    captioner = Captioner.load(args.model)
+    size = captioner.config.image_size
+    images = [load_image(p, size) for p in args.images]
+    import numpy as np
+
+    decoded = captioner.decode(captioner.features(np.stack(images)), beam_size=args.beam,
+                               max_length=args.max_length, length_penalty=args.length_penalty)
+    for k, (path, tokens) in enumerate(zip(args.images, decoded.tokens)):
+        text = captioner.vocab.decode(tokens)
+        print(f"{path}\t{text}")
+        if args.plots and decoded.attention is not None:
+            from apps.captioning.plots import plot_attention
+
+            h, w, _ = captioner.config.feature_shape
+            out = os.path.join(args.plots, f"{k:03d}_{os.path.splitext(os.path.basename(path))[0]}_attention.png")
+            plot_attention(images[k], text.split(), decoded.attention[k], (h, w), out)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from apps.captioning.captioner import Captioner
+    from apps.captioning.metrics import corpus_bleu_scores
+
+    captioner = Captioner.load(args.model)
+    splits, data_notes = _splits_from(args, captioner.notes)
+    split = dict(zip(("train", "val", "test"), splits))[args.subset]
+    if not len(split):
+        raise SystemExit(f"error: the {args.subset} split is empty (split={data_notes['split']})")
+    features = _features(captioner, split, _DEFAULT_CACHE, 32, progress=True)
+    start = time.perf_counter()
+    decoded = captioner.decode(features, beam_size=args.beam, max_length=args.max_length,
+                               length_penalty=args.length_penalty)
+    seconds = time.perf_counter() - start
+    hyps = [captioner.vocab.decode(t) for t in decoded.tokens]
+    scores = corpus_bleu_scores(split.references, hyps, smoothing=args.bleu_smoothing)
+    print(f"{args.subset}: {len(split)} images, beam {args.beam}, decoding {seconds:.1f} s")
+    for k, v in scores.items():
+        print(f"  {k.upper()}: {100 * v:.1f}")
+    for i in range(min(3, len(hyps))):
+        print(f"  {split.ids[i]}: {hyps[i]}   | ref: {split.references[i][0]}")
+    if args.plots:
+        from apps.captioning.plots import plot_attention, plot_captions
+
+        gh, gw, _ = captioner.config.feature_shape
+        for i in range(min(args.num_plots, len(split))):
+            img = split.image(i)
+            stem = os.path.splitext(os.path.basename(split.ids[i]))[0]
+            plot_captions(img, hyps[i], split.references[i], os.path.join(args.plots, f"{i:03d}_{stem}.png"),
+                          title=split.ids[i])
+            if decoded.attention is not None and decoded.attention[i] is not None:
+                plot_attention(split.image(i, captioner.config.image_size), hyps[i].split(), decoded.attention[i],
+                               (gh, gw), os.path.join(args.plots, f"{i:03d}_{stem}_attention.png"))
+        print(f"  pictures in {args.plots}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"subset": args.subset, "beam": args.beam, "scores": scores, "data": data_notes,
+                       "captions": dict(zip(split.ids, hyps))}, f, indent=2)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from apps.captioning.captioner import Captioner
+    from apps.captioning.export import export_captioner
+
+    captioner = Captioner.load(args.model)
+    path = export_captioner(captioner, args.out, args.version, max_length=args.max_length)
+    print(f"exported {path} (signature serving_default: uint8 images -> caption strings)")
+    return 0
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "caption": cmd_caption, "evaluate": cmd_evaluate, "export": cmd_export}
+    try:
+        return commands[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
