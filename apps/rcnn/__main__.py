@@ -1,0 +1,363 @@
+"""Command line of the R-CNN app: ``python -m apps.rcnn propose|train|detect|evaluate``.
+
+Run ``python -m apps.rcnn <command> --help`` for every flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+__all__ = ["main", "build_parser"]
+
+_EPILOG = """\
+Examples (the raccoon dataset, PASCAL VOC XML, the author's 160/40 split):
+  D=../shared/data/raccoon
+  python -m apps.rcnn propose --annotations $D/annotations --images $D/images
+  python -m apps.rcnn train --annotations $D/annotations --images $D/images \\
+      --split $D/labels_csv/train_labels.csv --output runs/raccoon
+  python -m apps.rcnn evaluate --model runs/raccoon --annotations $D/annotations --images $D/images \\
+      --split $D/labels_csv/test_labels.csv --output runs/raccoon/eval
+  python -m apps.rcnn detect --model runs/raccoon $D/images/raccoon-1.jpg --output runs/raccoon/pictures
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (VALUE as JSON, e.g. lrn=false), got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def _add_data(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    g = p.add_argument_group("data (PASCAL VOC XML or COCO JSON)")
+    src = g.add_mutually_exclusive_group(required=required)
+    src.add_argument("--annotations", metavar="DIR", help="folder of PASCAL VOC .xml files (VOC's Annotations/)")
+    src.add_argument("--coco", metavar="FILE", help="a COCO detection JSON file instead of VOC XML")
+    g.add_argument("--images", metavar="DIR", help="image folder (default: next to the annotations, "
+                   "or VOC's sibling JPEGImages/ or images/)")  # fmt: skip
+    g.add_argument("--split", metavar="FILE", help="image ids to use: a VOC ImageSets .txt (one id per line) or a CSV "
+                   "with a 'filename' column (raccoon's labels_csv/train_labels.csv); default: every file")  # fmt: skip
+
+
+def _add_proposals(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("region proposals")
+    g.add_argument("--method", choices=("fast", "quality", "sliding"), default="fast",
+                   help="selective search fast or quality mode (OpenCV contrib), or sliding windows (default: fast, "
+                   "as in the paper)")  # fmt: skip
+    g.add_argument("--max-proposals", type=_positive_int, default=2000, help="keep at most N boxes per image (default: 2000)")
+    g.add_argument("--max-side", type=_positive_int, default=500,
+                   help="down-scale images to this longer side before proposing and warping (default: 500)")  # fmt: skip
+    g.add_argument("--min-size", type=_positive_int, default=12,
+                   help="drop proposals narrower or lower than this many pixels at --max-side scale (default: 12)")  # fmt: skip
+    g.add_argument("--window-scales", type=float, nargs="+", default=[0.2, 0.3, 0.45, 0.65, 0.9], metavar="F",
+                   help="sliding windows: window sides as fractions of the shorter image side")  # fmt: skip
+    g.add_argument("--window-aspects", type=float, nargs="+", default=[0.5, 1.0, 2.0], metavar="R",
+                   help="sliding windows: width/height ratios")  # fmt: skip
+    g.add_argument("--window-stride", type=_fraction, default=0.25,
+                   help="sliding windows: step as a fraction of the window side (default: 0.25)")  # fmt: skip
+    g.add_argument("--cache-dir", default=os.path.join("runs", "rcnn_cache"),
+                   help="proposal cache folder, keyed by image content hash + settings (default: runs/rcnn_cache)")  # fmt: skip
+    g.add_argument("--no-cache", action="store_true", help="do not read or write the proposal cache")
+    g.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                   help="processes computing proposals in parallel across images (default: the CPU count)")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``python -m apps.rcnn``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m apps.rcnn",
+        description="R-CNN (Girshick et al. 2014): selective-search proposals -> warped regions -> CNN features "
+        "(a kerasnets backbone fine-tuned as an (N+1)-way classifier) -> per-class linear SVMs with hard negative "
+        "mining -> optional box regression -> per-class NMS; evaluated with PASCAL VOC AP@0.5.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{propose,train,detect,evaluate}")
+
+    p = sub.add_parser("propose", help="compute and cache region proposals (in parallel, with a progress bar)",
+                       description="Compute region proposals of every image, in parallel, into the cache; with "
+                       "annotations, report the proposals' recall of the ground-truth boxes at IoU 0.5 and 0.7.")  # fmt: skip
+    _add_data(p, required=False)
+    p.add_argument("image_files", nargs="*", metavar="IMAGE", help="image files (instead of --annotations)")
+    _add_proposals(p)
+    p.add_argument("--output", metavar="FILE", help="also save all proposals to this .npz (one array per image id)")
+
+    t = sub.add_parser("train", help="fine-tune the CNN, train the SVMs (and box regressors), save the model folder",
+                       description="Train an R-CNN detector on annotated images and save it to --output.")  # fmt: skip
+    _add_data(t)
+    t.add_argument("--classes", nargs="+", metavar="NAME",
+                   help="class names, in order (default: every class in the training annotations, sorted)")  # fmt: skip
+    t.add_argument("--output", required=True, metavar="DIR", help="the model folder to write")
+    _add_proposals(t)
+    g = t.add_argument_group("CNN")
+    g.add_argument("--backbone", default="alexnet",
+                   help="a kerasnets model name (kerasnets.list_models()), built with include_top=False "
+                   "(default: alexnet, as in the paper; vgg16 is the stronger choice)")  # fmt: skip
+    g.add_argument("--backbone-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="extra backbone builder argument, VALUE as JSON; repeatable (e.g. lrn=false, towers=1)")  # fmt: skip
+    g.add_argument("--input-size", type=_positive_int, default=64,
+                   help="side of the warped region fed to the CNN (default: 64, the CPU recipe; the paper: 227, "
+                   "kerasnets.alexnet: 224)")  # fmt: skip
+    g.add_argument("--fc-width", type=_positive_int, default=512, help="units of fc6 and fc7 (default: 512; the paper: 4096)")
+    g.add_argument("--context-padding", type=float, default=None, metavar="P",
+                   help="context pixels around each box in the warped frame (default: 16 * input-size / 227, the "
+                   "paper's p=16 at 227)")  # fmt: skip
+    g.add_argument("--preprocess", choices=("scale", "caffe"), default="scale",
+                   help="input scaling: 'scale' = RGB in [-1, 1]; 'caffe' = BGR minus the ImageNet mean (for weights "
+                   "from keras.applications VGG16/VGG19) (default: scale)")  # fmt: skip
+    g.add_argument("--weights", metavar="FILE",
+                   help="backbone weights (.weights.h5) of the same model built with include_top=False, e.g. saved "
+                   "from keras.applications.VGG16(include_top=False) for --backbone vgg16")  # fmt: skip
+    g.add_argument("--xla", action="store_true", help="compile the network with XLA (jit_compile=True; slower on this CPU)")
+    g = t.add_argument_group("fine-tuning ((N+1)-way classifier on warped regions)")
+    g.add_argument("--finetune-steps", type=_non_negative_int, default=1500,
+                   help="mini-batches of fine-tuning (0: none) (default: 1500)")  # fmt: skip
+    g.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="initial learning rate, cosine decay (default: 0.001)")
+    g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                   help="adam (AdamW; trains from scratch) or sgd (the paper's SGD, momentum 0.9) (default: adam)")  # fmt: skip
+    g.add_argument("--batch-positives", type=_positive_int, default=32, help="regions with IoU >= 0.5 per batch (default: 32)")
+    g.add_argument("--batch-negatives", type=_positive_int, default=96, help="background regions per batch (default: 96)")
+    g.add_argument("--no-augment", action="store_true", help="no box jitter, mirroring or colour changes while fine-tuning")
+    g = t.add_argument_group("SVMs and box regression")
+    g.add_argument("--svm-c", type=_positive_float, default=1e-3, help="LinearSVC C, features scaled to mean norm 20 (default: 0.001)")
+    g.add_argument("--svm-positive-weight", type=_positive_float, default=2.0, help="class weight of positives (default: 2)")
+    g.add_argument("--mining-rounds", type=_non_negative_int, default=3,
+                   help="hard negative mining rounds after the first training (default: 3)")  # fmt: skip
+    g.add_argument("--svm-initial-negatives", type=_positive_int, default=2000,
+                   help="random negatives of the first SVM training (default: 2000)")  # fmt: skip
+    g.add_argument("--negatives-per-image", type=_non_negative_int, default=200,
+                   help="proposals with IoU < 0.5 sampled per training image into the SVM negative pool (default: 200)")  # fmt: skip
+    g.add_argument("--no-bbox-regression", action="store_true", help="do not train the class-specific box regressors")
+    g.add_argument("--bbox-alpha", type=_positive_float, default=1000.0, help="ridge penalty of box regression (default: 1000)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+
+    d = sub.add_parser("detect", help="detect objects in image files and draw them",
+                       description="Detect objects in images with a trained model; print them as JSON lines and "
+                       "optionally draw labelled boxes.")  # fmt: skip
+    d.add_argument("image_files", nargs="+", metavar="IMAGE", help="image files")
+    _add_detect_flags(d)
+    d.add_argument("--output", metavar="DIR", help="write a picture with labelled boxes per image here")
+
+    e = sub.add_parser("evaluate", help="VOC AP@0.5 (11-point and all-point), PR curves, detection pictures",
+                       description="Detect on annotated images and report PASCAL VOC AP at IoU 0.5.")  # fmt: skip
+    _add_data(e)
+    _add_detect_flags(e)
+    e.add_argument("--output", metavar="DIR", help="write report.json, pr_curves.png and detections/ here")
+    e.add_argument("--max-pictures", type=_non_negative_int, default=8, help="detection pictures to draw (default: 8)")
+    e.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="proposal processes (default: CPU count)")
+    return parser
+
+
+def _add_detect_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, metavar="DIR", help="model folder written by `train`")
+    p.add_argument("--score-threshold", type=float, default=-1.0,
+                   help="keep detections with SVM score above this (default: -1, the SVM margin)")  # fmt: skip
+    p.add_argument("--nms-iou", type=_fraction, default=0.3, help="per-class NMS IoU threshold (default: 0.3, as R-CNN)")
+    p.add_argument("--no-bbox-regression", action="store_true", help="do not apply the model's box regressors")
+    p.add_argument("--cache-dir", default=os.path.join("runs", "rcnn_cache"), help="proposal cache folder (default: runs/rcnn_cache)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the proposal cache")
+    p.add_argument("--xla", action="store_true", help="extract features with XLA (jit_compile=True)")
+
+
+def _load_annotations(args, classes=None):
+    from kerasnets.data.voc import load_voc_dataset, read_coco_json, read_split_file
+
+    if args.coco:
+        anns = read_coco_json(args.coco, image_dir=args.images, classes=classes)
+        if args.split:
+            ids = set(read_split_file(args.split))
+            anns = [a for a in anns if a.image_id in ids]
+        return anns
+    return load_voc_dataset(args.annotations, image_dir=args.images, split=args.split, classes=classes)
+
+
+def _proposal_config(args):
+    from apps.rcnn.proposals import ProposalConfig
+
+    return ProposalConfig(
+        method=args.method,
+        max_proposals=args.max_proposals,
+        max_side=args.max_side,
+        min_size=args.min_size,
+        window_scales=tuple(args.window_scales),
+        window_aspects=tuple(args.window_aspects),
+        window_stride=args.window_stride,
+    ).validate()
+
+
+def _cmd_propose(args) -> int:
+    import numpy as np
+
+    from apps.rcnn.boxes import iou
+    from apps.rcnn.proposals import compute_proposals
+
+    anns = None
+    if args.annotations or args.coco:
+        anns = _load_annotations(args)
+        paths = [a.image_path for a in anns]
+    elif args.image_files:
+        paths = args.image_files
+    else:
+        raise SystemExit("propose: give --annotations DIR, --coco FILE or image files")
+    config = _proposal_config(args)
+    t0 = time.perf_counter()
+    boxes = compute_proposals(paths, config, cache_dir=None if args.no_cache else args.cache_dir, workers=args.workers)
+    seconds = time.perf_counter() - t0
+    report = {"images": len(paths), "seconds": round(seconds, 2), "mean_proposals": float(np.mean([len(b) for b in boxes]))}
+    if anns is not None:
+        best = np.concatenate([iou(a.boxes, b).max(axis=1) if len(b) else np.zeros(len(a.boxes))
+                               for a, b in zip(anns, boxes) if len(a.boxes)])  # fmt: skip
+        report["recall@0.5"] = float((best >= 0.5).mean())
+        report["recall@0.7"] = float((best >= 0.7).mean())
+    if args.output:
+        names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+        np.savez(args.output, **dict(zip(names, boxes)))
+    print(json.dumps(report))
+    return 0
+
+
+def _cmd_train(args) -> int:
+    import dataclasses
+
+    from apps.rcnn.pipeline import TrainConfig, train
+    from kerasnets.data.voc import class_names
+
+    anns = _load_annotations(args, classes=args.classes)
+    classes = tuple(args.classes) if args.classes else tuple(class_names(anns))
+    config = TrainConfig(
+        classes=classes,
+        backbone=args.backbone,
+        backbone_options=dict(args.backbone_option),
+        input_size=args.input_size,
+        fc_width=args.fc_width,
+        context_padding=args.context_padding,
+        preprocess=args.preprocess,
+        weights=os.path.abspath(args.weights) if args.weights else None,
+        proposals=_proposal_config(args),
+        finetune_steps=args.finetune_steps,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        batch_positives=args.batch_positives,
+        batch_negatives=args.batch_negatives,
+        augment=not args.no_augment,
+        svm_c=args.svm_c,
+        svm_positive_weight=args.svm_positive_weight,
+        mining_rounds=args.mining_rounds,
+        svm_initial_negatives=args.svm_initial_negatives,
+        negatives_per_image=args.negatives_per_image,
+        bbox_regression=not args.no_bbox_regression,
+        bbox_alpha=args.bbox_alpha,
+        xla=args.xla,
+        seed=args.seed,
+    )
+    if config.context_padding is not None and not 0 <= config.context_padding < config.input_size / 2:
+        raise SystemExit(f"train: --context-padding must be in [0, input-size/2). Received: {config.context_padding}")
+    summary = train(anns, dataclasses.replace(config), args.output,
+                    cache_dir=None if args.no_cache else args.cache_dir, workers=args.workers,
+                    verbose=not args.quiet)  # fmt: skip
+    print(json.dumps({"model": args.output, "train_seconds": round(summary["train_seconds"], 1),
+                      "timings": {k: round(v, 1) for k, v in summary["timings"].items()},
+                      "svm_false_positives": summary["svm_false_positives"]}))  # fmt: skip
+    return 0
+
+
+def _cmd_detect(args) -> int:
+    from apps.rcnn.evaluation import draw_detections
+    from apps.rcnn.pipeline import Detector
+    from apps.rcnn.regions import load_image
+
+    det = Detector(args.model, xla=args.xla or None)
+    for path in args.image_files:
+        d, timing = det.detect(path, cache_dir=None if args.no_cache else args.cache_dir,
+                               score_threshold=args.score_threshold, nms_iou=args.nms_iou,
+                               bbox_regression=not args.no_bbox_regression)  # fmt: skip
+        record = {
+            "image": path,
+            "seconds": round(timing["total_s"], 3),
+            "detections": [
+                {"class": det.classes[int(c)], "score": round(float(s), 4), "box": [round(float(v), 1) for v in b]}
+                for b, s, c in zip(d.boxes, d.scores, d.labels)
+            ],
+        }
+        print(json.dumps(record))
+        if args.output:
+            img, _ = load_image(path)
+            draw_detections(img, d, det.classes, os.path.join(args.output, os.path.basename(path)), min_score=0.0)
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from apps.rcnn.pipeline import Detector, evaluate
+
+    det = Detector(args.model, xla=args.xla or None)
+    anns = _load_annotations(args)
+    report = evaluate(det, anns, output_dir=args.output, cache_dir=None if args.no_cache else args.cache_dir,
+                      workers=args.workers, score_threshold=args.score_threshold, nms_iou=args.nms_iou,
+                      bbox_regression=not args.no_bbox_regression, max_pictures=args.max_pictures)  # fmt: skip
+    report.pop("results")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m apps.rcnn``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return {"propose": _cmd_propose, "train": _cmd_train, "detect": _cmd_detect, "evaluate": _cmd_evaluate}[
+            args.command
+        ](args)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        print(f"python -m apps.rcnn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
