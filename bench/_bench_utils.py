@@ -1,0 +1,69 @@
+"""Shared helpers of the benchmark scripts: machine description, timing, markdown tables.
+
+Every script prints a markdown table (pasted into docs/benchmarks.md as generated)
+headed by the command, the machine and the date, and can write the raw numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+
+def machine() -> str:
+    """A one-line description of the machine: CPU model, cores, TF/Keras/JAX versions."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    parts = [f"{os.cpu_count()}-core CPU ({cpu})"]
+    for mod in ("tensorflow", "keras", "jax"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            parts.append(f"{mod} {m.__version__}")
+    try:
+        load = os.getloadavg()[0]
+        parts.append(f"load average at start {load:.1f}")
+    except OSError:
+        pass
+    return ", ".join(parts)
+
+
+def header(title: str) -> str:
+    cmd = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    today = datetime.date.today().isoformat()
+    return f"### {title}\n\nCommand: `{cmd}`  \nMachine: {machine()}  \nDate: {today}\n"
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def write_json(path: str | None, payload) -> None:
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(payload, f, indent=2)
