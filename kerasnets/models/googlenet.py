@@ -15,8 +15,9 @@ drops the auxiliary heads. ``naive=True`` builds every module without its 1x1 re
 projections (Fig. 2a); :func:`inception_module_model` builds a single module for the cost
 comparison (see docs/models/inception.md).
 
-6,998,552 parameters (classes=1000; Caffe bvlc_googlenet's main branch); Table 1's weights
-(without biases) are 6,990,272, i.e. the table's "params" column summed (6.8M after its rounding).
+6,998,552 parameters (classes=1000; Caffe bvlc_googlenet's main branch: 6,990,272 weights and
+8,280 biases). Table 1's "params" column is approximate (it sums to 6.8M); its "ops" column matches
+the modules built here to the million except 5a (table: 54M; its filter numbers give 51.1M).
 
 **BN-Inception** ("Batch normalization", Figure 5 / appendix table): batch norm after every
 convolution, the 5x5 convolutions replaced by two 3x3 (the "double 3x3" branch), average pooling
