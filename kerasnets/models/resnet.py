@@ -544,46 +544,46 @@ resnet18 = _variant(
     "resnet18", title="ResNet-18 (He et al. 2015): basic blocks, stages (2, 2, 2, 2).",
     description="Post-activation basic blocks; projection shortcuts where the shape changes (option B).",
     paper=_PAPERS["v1"], params=11_689_512, params_source=_TV.format("resnet18"),
-    macs=1_800_000_000, macs_source=_T1 + ": 1.8 x 10^9",
+    macs=1_814_000_000, macs_source="torchvision resnet18: 1.814 GFLOPS (multiply-adds); " + _T1 + ": 1.8 x 10^9",
 )
 resnet34 = _variant(
     "resnet34", title="ResNet-34 (He et al. 2015): basic blocks, stages (3, 4, 6, 3).",
     description="Post-activation basic blocks; ``shortcut='A'`` gives the paper's parameter-free 34-layer A net.",
     paper=_PAPERS["v1"], params=21_797_672, params_source=_TV.format("resnet34"),
-    macs=3_600_000_000, macs_source=_T1 + ": 3.6 x 10^9",
+    macs=3_664_000_000, macs_source="torchvision resnet34: 3.664 GFLOPS (multiply-adds); " + _T1 + ": 3.6 x 10^9",
 )
 resnet50 = _variant(
     "resnet50", title="ResNet-50 (He et al. 2015): bottleneck blocks, stages (3, 4, 6, 3).",
     description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
     paper=_PAPERS["v1"], params=25_557_032, params_source=_TV.format("resnet50"),
-    macs=3_800_000_000, macs_source=_T1 + ": 3.8 x 10^9",
+    macs=3_857_973_248, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 3.8 x 10^9",
     keras_doc="; then keras.applications.ResNet50 weight files load and give its outputs",
 )
 resnet101 = _variant(
     "resnet101", title="ResNet-101 (He et al. 2015): bottleneck blocks, stages (3, 4, 23, 3).",
     description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
     paper=_PAPERS["v1"], params=44_549_160, params_source=_TV.format("resnet101"),
-    macs=7_600_000_000, macs_source=_T1 + ": 7.6 x 10^9",
+    macs=7_570_194_432, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 7.6 x 10^9",
     keras_doc="; then keras.applications.ResNet101 weight files load and give its outputs",
 )
 resnet152 = _variant(
     "resnet152", title="ResNet-152 (He et al. 2015): bottleneck blocks, stages (3, 8, 36, 3).",
     description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
     paper=_PAPERS["v1"], params=60_192_808, params_source=_TV.format("resnet152"),
-    macs=11_300_000_000, macs_source=_T1 + ": 11.3 x 10^9",
+    macs=11_282_415_616, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 11.3 x 10^9",
     keras_doc="; then keras.applications.ResNet152 weight files load and give its outputs",
 )
 plain18 = _variant(
     "plain18", title="Plain-18 (He et al. 2015, sec. 4.1): ResNet-18's stack without shortcuts.",
     description="The degradation experiment's baseline: no shortcuts and no Add layers.",
     paper=_PAPERS["v1"], params=11_515_688, params_source="hand count: resnet18 less its 3 projection shortcuts (173,824)",
-    macs=1_800_000_000, macs_source=_T1 + ": 1.8 x 10^9 (the plain net costs the same as ResNet-18 to the rounding)",
+    macs=1_794_805_760, macs_source="analytic count; " + _T1 + ": 1.8 x 10^9 (plain and residual nets alike)",
 )
 plain34 = _variant(
     "plain34", title="Plain-34 (He et al. 2015, Fig. 3 middle): ResNet-34's stack without shortcuts.",
     description="The degradation experiment's baseline: no shortcuts and no Add layers.",
     paper=_PAPERS["v1"], params=21_623_848, params_source="hand count: resnet34 less its 3 projection shortcuts (173,824)",
-    macs=3_600_000_000, macs_source=_T1 + ": 3.6 x 10^9 (the plain net costs the same as ResNet-34 to the rounding)",
+    macs=3_644_493_824, macs_source="analytic count; " + _T1 + ": 3.6 x 10^9 (plain and residual nets alike)",
 )
 resnet50_v2 = _variant(
     "resnet50_v2", title="Pre-activation ResNet-50 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 6, 3).",
@@ -645,7 +645,7 @@ resnext50_32x4d = _variant(
     "resnext50_32x4d", title="ResNeXt-50 (32x4d) (Xie et al. 2016): cardinality 32, bottleneck width 4.",
     description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
     paper=_PAPERS["resnext"], params=25_028_904, params_source=_TV.format("resnext50_32x4d") + f"; {_XIE} Table 1: 25.0M",
-    macs=4_200_000_000, macs_source=f"{_XIE}, Table 1: 4.2 x 10^9 FLOPs (multiply-adds)",
+    macs=4_230_000_000, macs_source=f"torchvision resnext50_32x4d: 4.23 GFLOPS (multiply-adds); {_XIE}, Table 1: 4.2 x 10^9",
 )
 resnext101_32x8d = _variant(
     "resnext101_32x8d", title="ResNeXt-101 (32x8d) (Xie et al. 2016): cardinality 32, bottleneck width 8.",
