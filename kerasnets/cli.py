@@ -4,6 +4,7 @@ Subcommands::
 
     kerasnets list [PATTERN] [--family FAMILY]
     kerasnets summary NAME [--input-shape H W C] [--no-top] [--format table|markdown|csv] [--flops] [--check]
+    kerasnets export MODEL --out BASE_DIR [--version N] [--weights FILE] [--input-shape H W C] [--classes N]
 
 Adding a subcommand: write ``_add_<name>(subparsers)`` that creates its parser
 and sets ``func`` (a callable ``(args) -> int`` exit status) with
@@ -159,9 +160,38 @@ def _build(name: str, kwargs: dict):
     return get_model(name, **kwargs)
 
 
+# ------------------------------------------------------------------ export
+
+
+def _add_export(subparsers) -> None:
+    from kerasnets.export import add_export_arguments
+
+    parser = subparsers.add_parser(
+        "export",
+        help="export a model as a versioned SavedModel for TF Serving",
+        description=(
+            "Write BASE_DIR/N (TF Serving's version layout, atomically) with the signatures serving_default "
+            "(images) and serving_bytes (encoded JPEG/PNG); see docs/serving.md."
+        ),
+    )
+    add_export_arguments(parser)
+    parser.set_defaults(func=_run_export)
+
+
+def _run_export(args) -> int:
+    from kerasnets.export import run_export_command
+
+    try:
+        path = run_export_command(args)
+    except FileExistsError as err:
+        raise UsageError(str(err)) from None
+    print(path)
+    return 0
+
+
 # ------------------------------------------------------------------ main
 
-SUBCOMMANDS: list[Callable] = [_add_list, _add_summary]
+SUBCOMMANDS: list[Callable] = [_add_list, _add_summary, _add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -66,6 +66,8 @@ __all__ = [
     "predict_request",
     "run_predict_request",
     "run_rest_request",
+    "add_export_arguments",
+    "run_export_command",
 ]
 
 SIGNATURE_IMAGES = "serving_default"
@@ -659,3 +661,64 @@ def run_rest_request(saved_model, body: str | bytes | Mapping) -> dict:
         raise ValueError(f'"inputs" must be an object naming the inputs {input_names!r}. Received: inputs={inputs!r}')
     outputs = _call_signature(fn, feeds)
     return {"outputs": {k: v.tolist() for k, v in outputs.items()}}
+
+
+# --------------------------------------------------------------------------------------------
+# `kerasnets export` (wired into kerasnets.cli)
+# --------------------------------------------------------------------------------------------
+
+
+def add_export_arguments(parser) -> None:
+    """Add the arguments of ``kerasnets export`` to an ``argparse`` parser."""
+    parser.add_argument("model", help="a registered model name (see `kerasnets list`) or a saved .keras file")
+    parser.add_argument("--out", required=True, metavar="BASE_DIR", help="the model's TF Serving base directory")
+    parser.add_argument("--version", type=int, default=None, help="version number (default: the next free one)")
+    parser.add_argument("--weights", default=None, help="a .weights.h5 file to load into the built model")
+    parser.add_argument("--input-shape", nargs=3, type=int, metavar=("H", "W", "C"), default=None,
+                        help="build the model for this input shape (default: the model's own)")
+    parser.add_argument("--classes", type=int, default=None, help="classifier size (default: the model's)")
+    parser.add_argument("--preprocessing", default="none", choices=["none"] + [k for k in PREPROCESSING if k],
+                        help="in-graph preprocessing of the [0, 255] pixels (default: none)")
+    parser.add_argument("--top-k", type=int, default=5, help="classes/scores per image (default: 5)")
+    parser.add_argument("--image-dtype", default="float32", choices=["float32", "uint8"],
+                        help="dtype of the serving_default `images` input (default: float32)")
+    parser.add_argument("--name", default=None, help="model name in the warm-up requests (default: the model's)")
+    parser.add_argument("--no-warmup", action="store_true", help="do not write assets.extra warm-up requests")
+
+
+def run_export_command(args) -> str:
+    """Build (or load) the model named by ``args.model`` and export it; returns the version directory."""
+    import keras
+
+    import kerasnets
+
+    if args.model.endswith(".keras"):
+        if not os.path.isfile(args.model):
+            raise ValueError(f"MODEL must be a registered name or an existing .keras file. Received: model={args.model!r}")
+        extra = [flag for flag, value in (("--weights", args.weights), ("--input-shape", args.input_shape),
+                                          ("--classes", args.classes)) if value is not None]
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)} build a registered model; a .keras file already holds its architecture "
+                f"and weights. Received: model={args.model!r}"
+            )
+        model = keras.models.load_model(args.model)
+    else:
+        kwargs = {}
+        if args.weights is not None:
+            kwargs["weights"] = args.weights
+        if args.input_shape is not None:
+            kwargs["input_shape"] = tuple(args.input_shape)
+        if args.classes is not None:
+            kwargs["classes"] = args.classes
+        model = kerasnets.get_model(args.model, **kwargs)
+    return export_saved_model(
+        model,
+        args.out,
+        args.version,
+        preprocessing=None if args.preprocessing == "none" else args.preprocessing,
+        top_k=args.top_k,
+        image_dtype=args.image_dtype,
+        warmup=not args.no_warmup,
+        model_name=args.name,
+    )
