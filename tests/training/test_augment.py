@@ -185,6 +185,14 @@ def test_pipelines_shapes_and_tf_data():
     single = ScaleJitter(32, 48, 28, seed=0)
     ds = tf.data.Dataset.from_tensor_slices(x).map(lambda im: single(im, training=True))
     assert [tuple(b.shape) for b in ds] == [(28, 28, 3)] * 4
+    # Images of different, unknown sizes (e.g. decoded JPEGs), one smaller than the crop.
+    sizes = [(20, 30), (40, 25), (16, 16)]
+    ragged = tf.data.Dataset.from_generator(
+        lambda: (np.ones((h, w, 3), "float32") for h, w in sizes),
+        output_signature=tf.TensorSpec((None, None, 3), tf.float32),
+    )
+    jitter, crop = ScaleJitter(24, 32, 20, seed=0), RandomResizedCrop(20, seed=0)
+    assert [tuple(b.shape) for b in ragged.map(lambda im: crop(jitter(im)))] == [(20, 20, 3)] * 3
     assert tuple(inception_augmentation(crop_size=16, seed=0)(x, training=True).shape) == (4, 16, 16, 3)
     assert tuple(cifar_augmentation(seed=0)(x[:, :32, :32], training=True).shape) == (4, 32, 32, 3)
     digits = np.zeros((2, 28, 28, 1), "float32")
