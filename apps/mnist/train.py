@@ -211,6 +211,13 @@ def resolve_precision(value: str = "auto") -> str:
     return value
 
 
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):  # CSVLogger writes "NA" for a metric missing in an epoch
+        return None
+
+
 def read_history(run_dir: str) -> list:
     """Per-epoch metrics of a run from ``history.csv`` (a re-run epoch keeps its last row)."""
     path = os.path.join(run_dir, "history.csv")
@@ -223,7 +230,7 @@ def read_history(run_dir: str) -> list:
         for row in csv.DictReader(f):
             if not row.get("epoch"):
                 continue
-            rows[int(row["epoch"])] = {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+            rows[int(row["epoch"])] = {k: _number(v) for k, v in row.items()}
     return [rows[e] for e in sorted(rows)]
 
 
