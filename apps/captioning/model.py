@@ -5,8 +5,8 @@ any registered kerasnets backbone built with ``include_top=False`` and no poolin
 last feature map ``(h, w, d)`` is kept and flattened into ``L = h * w`` annotation vectors.
 The mean of those vectors initialises the decoder state (Xu et al. Sec. 3.1.2).
 
-Decoder: word embedding -> dropout -> a GRU or LSTM cell -> dropout -> a Dense layer over the
-vocabulary. With ``attention=True`` each step first computes additive (Bahdanau et al. 2015)
+Decoder: word embedding -> dropout -> a GRU or LSTM cell -> a tanh "deep output" layer ->
+dropout -> a Dense layer over the vocabulary. With ``attention=True`` each step first computes additive (Bahdanau et al. 2015)
 attention over the ``L`` annotation vectors from the previous hidden state,
 
     e_ti = v^T tanh(W a_i + U h_{t-1}),  alpha_t = softmax(e_t),  z_t = sum_i alpha_ti a_i,
@@ -270,6 +270,8 @@ class CaptionDecoder(keras.Model):
         self.embedding = layers.Embedding(self.vocab_size, cfg.embed_dim, name="embedding")
         self.embed_dropout = layers.Dropout(cfg.dropout, name="embed_dropout")
         self.out_dropout = layers.Dropout(cfg.dropout, name="out_dropout")
+        # Deep output layer (Xu et al. 2015, Eq. 7, with a tanh): [h_t, z_t] -> embed_dim -> words.
+        self.deep_output = layers.Dense(cfg.embed_dim, activation="tanh", name="deep_output")
         self.logits_layer = layers.Dense(self.vocab_size, name="logits")
         cell_cls = layers.GRUCell if cfg.cell == "gru" else layers.LSTMCell
         if cfg.attention:
@@ -304,10 +306,11 @@ class CaptionDecoder(keras.Model):
             )
             self.att_features.build((None, L, units))
             self.attention_rnn.build((None, None, cfg.embed_dim))
-            self.logits_layer.build((None, 2 * units))
+            self.deep_output.build((None, 2 * units))
         else:
             self.rnn.build((None, None, cfg.embed_dim))
-            self.logits_layer.build((None, units))
+            self.deep_output.build((None, units))
+        self.logits_layer.build((None, cfg.embed_dim))
         self.built = True
 
     def prepare(self, features):
@@ -338,7 +341,7 @@ class CaptionDecoder(keras.Model):
 
     def _logits(self, h, context, training=False):
         z = h if context is None else ops.concatenate([h, context], axis=-1)
-        return self.logits_layer(self.out_dropout(z, training=training))
+        return self.logits_layer(self.out_dropout(self.deep_output(z), training=training))
 
     def step(self, tokens, states, memory):
         """One decoding step (inference): ``(logits (B, V), new_states, alpha (B, L) or None)``."""

@@ -1,0 +1,147 @@
+"""Captioning benchmarks: XLA on/off for the decoder train step, and BLEU on the synthetic scenes.
+
+1. ``xla``: the decoder's train step (teacher forcing, Adam with global-norm clipping) with
+   ``jit_compile=False`` vs ``True``, for the attention decoder (a Keras ``RNN`` over the
+   attention cell) and the attention-free ``keras.layers.GRU``/``LSTM`` (``use_cudnn=False``,
+   the generic loop; the cuDNN kernel does not exist on a CPU and XLA cannot compile it).
+   Both settings use the same weights and batch and alternate timed blocks in one process.
+2. ``synthetic``: train on generated scenes (kerasnets.data.synthetic_captions) and report
+   corpus BLEU-1..4 of greedy and beam-3 decoding on held-out scenes, with the training time.
+
+Flickr8k figures come from the CLI (``python -m apps.captioning train/evaluate``; commands in
+docs/benchmarks.md), since they take tens of minutes.
+
+Usage:
+    python bench/captioning_bench.py --part xla --steps 10 --blocks 3
+    python bench/captioning_bench.py --part synthetic --scenes 1000 --epochs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from bench._bench_utils import header, markdown_table, median, write_json  # noqa: E402
+
+
+def _decoder(cell, attention, units, grid, dim, vocab, max_length):
+    from apps.captioning.model import CaptionDecoder, CaptionerConfig
+
+    cfg = CaptionerConfig(backbone="resnet20", image_size=32, cell=cell, attention=attention, units=units,
+                          embed_dim=units // 2, attention_units=units // 2, dropout=0.0, use_cudnn=False,
+                          max_length=max_length, feature_shape=(grid, grid, dim))
+    return CaptionDecoder(cfg, vocab)
+
+
+def bench_xla(args):
+    import keras
+
+    rows = []
+    rng = np.random.default_rng(0)
+    b, t, grid, dim, vocab = args.batch_size, args.max_length + 1, args.grid, args.feature_dim, args.vocab
+    x = {"features": rng.normal(size=(b, grid * grid, dim)).astype("float32"),
+         "tokens": rng.integers(2, vocab, (b, t)).astype("int32")}
+    y = rng.integers(0, vocab, (b, t)).astype("int32")
+    for cell in ("gru", "lstm"):
+        for attention in (True, False):
+            models = {}
+            for jit in (False, True):
+                keras.utils.set_random_seed(0)
+                m = _decoder(cell, attention, args.units, grid, dim, vocab, args.max_length)
+                m.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=5.0),
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+                          jit_compile=jit)
+                start = time.perf_counter()
+                m.train_on_batch(x, y)
+                models[jit] = (m, time.perf_counter() - start)
+            times = {False: [], True: []}
+            for _ in range(args.blocks):
+                for jit in (False, True):
+                    m = models[jit][0]
+                    start = time.perf_counter()
+                    for _ in range(args.steps):
+                        m.train_on_batch(x, y)
+                    times[jit].append((time.perf_counter() - start) / args.steps)
+            off, on = median(times[False]), median(times[True])
+            rows.append({
+                "decoder": f"{cell}{' + attention' if attention else ''}",
+                "step_off_ms": round(1000 * off, 1), "step_on_ms": round(1000 * on, 1),
+                "speedup_on_vs_off": round(off / on, 2),
+                "first_step_off_s": round(models[False][1], 1), "first_step_on_s": round(models[True][1], 1),
+            })
+            print(rows[-1], flush=True)
+    title = (f"Captioning decoder train step, XLA off/on, TensorFlow on CPU (batch {b}, {t} steps, "
+             f"{grid}x{grid}x{dim} features, {args.units} units, vocabulary {vocab})")
+    print(header(title))
+    print(markdown_table(rows, list(rows[0])))
+    return rows
+
+
+def bench_synthetic(args):
+    import keras
+
+    from apps.captioning.captioner import Captioner
+    from apps.captioning.metrics import corpus_bleu_scores
+    from apps.captioning.model import CaptionerConfig
+    from kerasnets.data.synthetic_captions import make_captioned_scenes
+
+    rows = []
+    train = make_captioned_scenes(args.scenes, image_size=32, seed=1)
+    test = make_captioned_scenes(200, image_size=32, seed=2)
+    captions = [c for cs in train.captions for c in cs]
+    for cell in args.cells.split(","):
+        keras.utils.set_random_seed(0)
+        cfg = CaptionerConfig(backbone="resnet20", image_size=32, cell=cell, units=96, embed_dim=32,
+                              attention_units=32, dropout=0.0, max_length=8)
+        cap = Captioner.create(cfg, captions)
+        start = time.perf_counter()
+        features = cap.features(train.images)
+        encode_s = time.perf_counter() - start
+        cap.fit(features, np.repeat(np.arange(len(train)), 2), captions, epochs=args.epochs, batch_size=32,
+                learning_rate=5e-3, verbose=0)
+        for beam in (1, 3):
+            s = corpus_bleu_scores(test.captions, cap.caption(test.images, beam_size=beam))
+            rows.append({"decoder": f"{cell} + attention", "decoding": "greedy" if beam == 1 else f"beam {beam}",
+                         **{k.upper(): round(100 * v, 1) for k, v in s.items()},
+                         "train_s": cap.notes["train_seconds"], "encode_s": round(encode_s, 1)})
+            print(rows[-1], flush=True)
+    title = (f"Synthetic captioned scenes: {args.scenes} training / 200 test scenes (32x32), random frozen "
+             f"resnet20 encoder, {args.epochs} epochs")
+    print(header(title))
+    print(markdown_table(rows, list(rows[0])))
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--part", choices=("xla", "synthetic", "all"), default="all", help="which benchmark to run")
+    p.add_argument("--batch-size", type=int, default=64, help="xla: captions per batch")
+    p.add_argument("--max-length", type=int, default=20, help="xla: caption length (steps = this + 1)")
+    p.add_argument("--grid", type=int, default=7, help="xla: feature map side (7 = a 224 ResNet/VGG)")
+    p.add_argument("--feature-dim", type=int, default=512, help="xla: feature channels")
+    p.add_argument("--units", type=int, default=256, help="xla: decoder units")
+    p.add_argument("--vocab", type=int, default=2000, help="xla: vocabulary size")
+    p.add_argument("--steps", type=int, default=5, help="xla: steps per timed block")
+    p.add_argument("--blocks", type=int, default=3, help="xla: timed blocks per setting (alternating)")
+    p.add_argument("--scenes", type=int, default=1000, help="synthetic: training scenes")
+    p.add_argument("--epochs", type=int, default=15, help="synthetic: epochs")
+    p.add_argument("--cells", default="gru,lstm", help="synthetic: comma-separated cells")
+    p.add_argument("--json", default=None, help="write the raw rows here")
+    args = p.parse_args(argv)
+    out = {}
+    if args.part in ("xla", "all"):
+        out["xla"] = bench_xla(args)
+    if args.part in ("synthetic", "all"):
+        out["synthetic"] = bench_synthetic(args)
+    write_json(args.json, out)
+
+
+if __name__ == "__main__":
+    main()

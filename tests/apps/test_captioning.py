@@ -1,0 +1,209 @@
+"""apps.captioning: vocabulary, decoder, decoding, BLEU, save/load, SavedModel export, CLI.
+
+The end-to-end test trains on generated scenes (kerasnets.data.synthetic_captions) with a
+tiny frozen random encoder and must reach corpus BLEU-4 >= 0.9 on held-out scenes.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from apps.captioning.captioner import Captioner
+from apps.captioning.decoding import Decoded, beam_search, greedy_decode
+from apps.captioning.metrics import corpus_bleu_scores
+from apps.captioning.model import CaptionDecoder, CaptionerConfig
+from apps.captioning.text import END_ID, START_ID, UNK_ID, CaptionVocabulary
+from kerasnets.data.synthetic_captions import make_captioned_scenes
+
+# Small scenes and a tiny CIFAR ResNet (random, frozen) keep the whole file near a minute.
+SYNTH = dict(backbone="resnet20", image_size=32, units=96, embed_dim=32, attention_units=32, dropout=0.0, max_length=8)
+
+
+def test_vocabulary_roundtrip_oov_and_truncation(tmp_path):
+    vocab = CaptionVocabulary.adapt(["A red circle.", "a blue square", "a red square"], max_tokens=50)
+    assert vocab.tokens[:4] == ["", "[UNK]", "<start>", "<end>"]
+    ids = vocab.encode(["a red zebra square", "a red circle a red circle"], max_length=4)
+    assert ids.shape == (2, 6)
+    assert ids[0, 0] == START_ID and ids[0, 3] == UNK_ID and ids[0, 5] == END_ID
+    assert ids[1, 5] == END_ID  # truncated to 4 words, then <end>
+    assert vocab.decode(ids[0]) == "a red [UNK] square"
+    assert vocab.decode(ids[1]) == "a red circle a"
+    vocab.save(str(tmp_path / "vocab.txt"))
+    assert CaptionVocabulary.load(str(tmp_path / "vocab.txt")).tokens == vocab.tokens
+    capped = CaptionVocabulary.adapt(["a a a b b c"], max_tokens=6)
+    assert capped.tokens == ["", "[UNK]", "<start>", "<end>", "a", "b"]  # the cap keeps the most frequent
+
+
+def test_corpus_bleu_matches_nltk():
+    from nltk.translate.bleu_score import corpus_bleu
+
+    refs = [["a red circle above a blue square", "a blue square below a red circle"], ["a dog runs on the grass"]]
+    hyps = ["a red circle above a green square", "a dog runs on grass"]
+    scores = corpus_bleu_scores(refs, hyps)
+    tok_refs = [[r.split() for r in rs] for rs in refs]
+    tok_hyps = [h.split() for h in hyps]
+    assert scores["bleu1"] == pytest.approx(corpus_bleu(tok_refs, tok_hyps, weights=(1, 0, 0, 0)))
+    assert scores["bleu4"] == pytest.approx(corpus_bleu(tok_refs, tok_hyps))
+    assert corpus_bleu_scores([["A red circle."]], ["a red circle"])["bleu1"] == 1.0  # same standardisation
+    with pytest.raises(ValueError, match="same length"):
+        corpus_bleu_scores(refs, hyps[:1])
+
+
+def _decoder(cell="gru", attention=True, vocab=12):
+    cfg = CaptionerConfig(backbone="resnet20", image_size=32, cell=cell, attention=attention, units=16,
+                          embed_dim=8, attention_units=8, dropout=0.0, feature_shape=(2, 3, 5))
+    return CaptionDecoder(cfg, vocab)
+
+
+@pytest.mark.parametrize("cell,attention", [("gru", True), ("lstm", True), ("lstm", False)])
+def test_teacher_forcing_equals_stepwise_decoding(cell, attention):
+    decoder = _decoder(cell, attention)
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(3, 6, 5)).astype("float32")
+    tokens = rng.integers(2, 12, size=(3, 5)).astype("int32")
+    logits, alphas = decoder.teacher_forcing(features, tokens)
+    assert tuple(logits.shape) == (3, 5, 12)
+    memory, states = decoder.prepare(features)
+    for t in range(5):
+        step_logits, states, alpha = decoder.step(tokens[:, t], states, memory)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(step_logits), keras.ops.convert_to_numpy(logits[:, t]),
+                                   rtol=1e-4, atol=1e-5)
+        if attention:
+            a = keras.ops.convert_to_numpy(alpha)
+            np.testing.assert_allclose(a.sum(-1), 1.0, rtol=1e-5)
+            np.testing.assert_allclose(a, keras.ops.convert_to_numpy(alphas[:, t]), rtol=1e-4, atol=1e-6)
+
+
+def test_jit_compiled_train_step_with_clipping():
+    decoder = _decoder("gru", True)
+    decoder.compile(optimizer=keras.optimizers.Adam(1e-2, global_clipnorm=1.0),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+                    jit_compile=True)
+    rng = np.random.default_rng(1)
+    x = {"features": rng.normal(size=(8, 6, 5)).astype("float32"), "tokens": rng.integers(2, 12, (8, 4)).astype("int32")}
+    y = np.concatenate([x["tokens"][:, 1:], np.zeros((8, 1), "int32")], axis=1)  # last position is padding
+    first = decoder.train_on_batch(x, y)
+    for _ in range(20):
+        last = decoder.train_on_batch(x, y)
+    assert np.isfinite(first) and last < first
+
+
+def test_padding_is_masked_out_of_the_loss():
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+    logits = np.random.default_rng(0).normal(size=(1, 3, 5)).astype("float32")
+    full = float(loss(np.array([[4, 2, 0]]), logits))
+    other_pad_logits = logits.copy()
+    other_pad_logits[0, 2] = 100.0
+    assert float(loss(np.array([[4, 2, 0]]), other_pad_logits)) == pytest.approx(full)
+
+
+class _TableDecoder:
+    """A decoder whose next-word log-probabilities depend only on the previous word.
+
+    From <start>: word 4 (p=0.5) or word 5 (p=0.4). After 4: 6 or 7 (p=0.5 each). After 5:
+    <end> with p=0.9. Greedy takes 4 then a 0.5 word (total 0.5*0.5*...); beam 2 finds 5 <end>.
+    """
+
+    class config:
+        attention = False
+
+    def __init__(self):
+        p = np.full((8, 8), 1e-6)
+        p[START_ID, 4], p[START_ID, 5] = 0.5, 0.4
+        p[4, 6], p[4, 7] = 0.5, 0.5
+        p[5, END_ID] = 0.9
+        p[6, END_ID] = p[7, END_ID] = 1.0
+        self.logp = np.log(p / p.sum(1, keepdims=True))
+
+    def prepare(self, features):
+        return (), [np.zeros((len(features), 1), "float32")]
+
+    def step(self, tokens, states, memory):
+        return self.logp[np.asarray(tokens)], states, None
+
+
+def test_beam_search_beats_greedy_on_a_known_table():
+    dec = _TableDecoder()
+    feats = np.zeros((2, 1, 1), "float32")
+    greedy = greedy_decode(dec, feats, max_length=5)
+    assert greedy.tokens[0] == [4, 6]
+    beam = beam_search(dec, feats, beam_size=2, max_length=5, length_penalty=0.0)
+    assert beam.tokens == [[5], [5]]
+    assert beam.scores[0] == pytest.approx(np.log(0.4 * 0.9), rel=1e-3)
+    assert beam.scores[0] > greedy.scores[0]
+    one = beam_search(dec, feats, beam_size=1, max_length=5)
+    assert one.tokens == greedy.tokens
+    with pytest.raises(ValueError, match="beam_size"):
+        beam_search(dec, feats, beam_size=0)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    train = make_captioned_scenes(600, image_size=32, seed=1)
+    test = make_captioned_scenes(60, image_size=32, seed=2)
+    captions = [c for cs in train.captions for c in cs]
+    captioner = Captioner.create(CaptionerConfig(**SYNTH), captions)
+    features = captioner.features(train.images)
+    captioner.fit(features, np.repeat(np.arange(len(train)), 2), captions, epochs=12, batch_size=32,
+                  learning_rate=5e-3, verbose=0)
+    return captioner, test
+
+
+def test_synthetic_scenes_bleu4_at_least_0_9(trained):
+    captioner, test = trained
+    hyps = captioner.caption(test.images)
+    scores = corpus_bleu_scores(test.captions, hyps)
+    assert scores["bleu4"] >= 0.9, (scores, hyps[:5])
+    beam = captioner.caption(test.images, beam_size=3)
+    assert corpus_bleu_scores(test.captions, beam)["bleu4"] >= 0.9
+
+
+def test_save_load_and_saved_model_export(trained, tmp_path):
+    import tensorflow as tf
+
+    from apps.captioning.export import export_captioner
+
+    captioner, test = trained
+    images = test.images[:8]
+    expected = captioner.caption(images)
+    captioner.save(str(tmp_path / "model"))
+    loaded = Captioner.load(str(tmp_path / "model"))
+    assert loaded.caption(images) == expected
+    path = export_captioner(loaded, str(tmp_path / "serving"))
+    assert path.endswith(os.path.join("serving", "1"))
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    out = serving(images=tf.constant(images, tf.uint8))
+    assert [c.decode() for c in out["caption"].numpy()] == expected
+    assert out["token_ids"].shape == (8, captioner.config.max_length + 1)
+    assert export_captioner(loaded, str(tmp_path / "serving")).endswith("2")  # next version, never overwritten
+    with pytest.raises(FileExistsError, match="version=1"):
+        export_captioner(loaded, str(tmp_path / "serving"), version=1)
+
+
+def test_attention_plot(trained, tmp_path):
+    from apps.captioning.plots import plot_attention, plot_captions
+
+    captioner, test = trained
+    decoded = captioner.decode(captioner.features(test.images[:1]))
+    assert isinstance(decoded, Decoded) and decoded.attention[0].shape == (len(decoded.tokens[0]) + 1, 64)
+    words = captioner.vocab.decode(decoded.tokens[0]).split()
+    out = plot_attention(test.images[0], words, decoded.attention[0], (8, 8), str(tmp_path / "att.png"))
+    assert os.path.getsize(out) > 1000
+    out = plot_captions(test.images[0], " ".join(words), test.captions[0], str(tmp_path / "cap.png"))
+    assert os.path.getsize(out) > 1000
+    with pytest.raises(ValueError, match="attention"):
+        plot_attention(test.images[0], words, decoded.attention[0], (4, 4), str(tmp_path / "bad.png"))
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="cell"):
+        CaptionerConfig(cell="rnn").validate()
+    with pytest.raises(ValueError, match="Unknown model"):
+        CaptionerConfig(backbone="resnet9000").validate()
+    with pytest.raises(ValueError, match="dropout"):
+        CaptionerConfig(dropout=1.5).validate()
+    with pytest.raises(FileNotFoundError, match="missing config.json"):
+        Captioner.load("/nonexistent/model")
