@@ -102,7 +102,7 @@ def warp_regions(
         # Map pixel centres: image (x0 - padding/sx) -> 0, i.e. out = s * (in - x0) + padding.
         tx, ty = padding - sx * x0, padding - sy * y0
         if flip is not None and flip[i]:
-            matrix = np.array([[-sx, 0.0, size - tx], [0.0, sy, ty]])
+            matrix = np.array([[-sx, 0.0, size - 1.0 - tx], [0.0, sy, ty]])
         else:
             matrix = np.array([[sx, 0.0, tx], [0.0, sy, ty]])
         out[i] = cv2.warpAffine(

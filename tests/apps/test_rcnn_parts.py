@@ -1,0 +1,170 @@
+"""R-CNN parts: IoU and box regression maths, NMS, VOC AP, warping, proposals and cache,
+SVM hard negative mining, the backbone weights path, the CLI's --help."""
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from apps.rcnn.boxes import decode_deltas, encode_deltas, iou
+from apps.rcnn.evaluation import Detections, evaluate_detections, voc_ap
+from apps.rcnn.nms import nms, per_class_nms
+from apps.rcnn.proposals import ProposalConfig, cache_key, compute_proposals, selective_search, sliding_windows
+from apps.rcnn.regions import context_padding_for, warp_regions
+from apps.rcnn.svm import train_class_svm
+
+
+def test_iou_and_paper_parameterisation():
+    a = np.array([[0, 0, 10, 20.0]])
+    b = np.array([[2, 4, 12, 44.0], [20, 20, 30, 30.0]])
+    # intersection 8 x 16 = 128, union 200 + 400 - 128 = 472
+    np.testing.assert_allclose(iou(a, b), [[128 / 472, 0.0]], rtol=1e-6)
+    t = encode_deltas(a, b[:1])
+    # centres (5, 10) -> (7, 24); sizes (10, 20) -> (10, 40): R-CNN appendix C targets
+    np.testing.assert_allclose(t, [[0.2, 0.7, 0.0, np.log(2.0)]], rtol=1e-6)
+    np.testing.assert_allclose(decode_deltas(a, t), b[:1], atol=1e-4)
+    assert iou(np.zeros((0, 4)), b).shape == (0, 2)
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30], [0, 0, 10, 9.0]])
+    scores = np.array([0.6, 0.9, 0.7, 0.5])
+    np.testing.assert_array_equal(nms(boxes, scores, iou_threshold=0.3), [1, 2])
+    np.testing.assert_array_equal(nms(boxes, scores, iou_threshold=0.95), [1, 2, 0, 3])
+    np.testing.assert_array_equal(nms(boxes, scores, score_threshold=0.65), [1, 2])
+    # per class: class 1 only scores the far box high
+    s2 = np.stack([scores, [0.1, 0.1, 0.8, 0.1]], axis=1)
+    b, s, c = per_class_nms(boxes, s2, iou_threshold=0.3, score_threshold=0.2)
+    np.testing.assert_allclose(s, [0.9, 0.8, 0.7])
+    np.testing.assert_array_equal(c, [0, 1, 0])
+    np.testing.assert_allclose(b[1], [20, 20, 30, 30])
+
+
+def test_voc_ap_hand_computed():
+    # ranked detections: TP, FP (duplicate), TP, FP; 3 ground-truth boxes
+    # precision 1, 1/2, 2/3, 1/2 at recall 1/3, 1/3, 2/3, 2/3
+    gt = [np.array([[0, 0, 10, 10.0]]), np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50.0]])]
+    labels = [np.array([0]), np.array([0, 0, 0])]
+    dets = [
+        Detections(np.array([[0, 0, 10, 10], [0, 0, 10, 10.5]]), np.array([0.9, 0.8]), np.array([0, 0])),
+        Detections(np.array([[21, 20, 30, 30], [60, 60, 70, 70.0]]), np.array([0.7, 0.6]), np.array([0, 0])),
+    ]
+    r = evaluate_detections(dets, gt, labels, ["thing"])
+    res = r["classes"][0]
+    np.testing.assert_allclose(res.precision, [1, 1 / 2, 2 / 3, 1 / 2])
+    np.testing.assert_allclose(res.recall, [1 / 4, 1 / 4, 2 / 4, 2 / 4])
+    # 4 positives: all-point AP = 1/4 * 1 + 1/4 * 2/3
+    assert r["map_all_point"] == pytest.approx(0.25 + 0.25 * 2 / 3)
+    # 11-point: recall >= 0, .1, .2 -> 1; .3, .4, .5 -> 2/3; higher -> 0
+    assert r["map_11point"] == pytest.approx((3 * 1 + 3 * 2 / 3) / 11)
+    # a difficult box matched is ignored: neither TP nor FP, and not counted as a positive
+    diff = [np.array([False]), np.array([False, False, True])]
+    r2 = evaluate_detections(dets, gt, labels, ["thing"], gt_difficult=diff)
+    assert r2["classes"][0].num_positives == 3
+    assert r2["map_all_point"] == pytest.approx(1 / 3 + 1 / 3 * 2 / 3)
+    assert voc_ap(np.array([0.5, 0.5, 1.0]), np.array([1.0, 0.5, 2 / 3])) == pytest.approx(5 / 6)
+
+
+def test_warp_with_context_padding():
+    img = np.zeros((100, 120, 3), np.uint8)
+    img[20:60, 30:50] = (200, 100, 50)
+    tight = warp_regions(img, np.array([[30, 20, 50, 60.0]]), 32, padding=0)
+    assert tight.shape == (1, 32, 32, 3)
+    np.testing.assert_array_equal(tight[0, 2:-2, 2:-2], np.broadcast_to([200, 100, 50], (28, 28, 3)))
+    p = 8
+    padded = warp_regions(img, np.array([[30, 20, 50, 60.0]]), 32, padding=p)
+    # the box fills the centre 16 x 16, the 8-pixel frame is context (black image around it)
+    np.testing.assert_array_equal(padded[0, 10:22, 10:22], np.broadcast_to([200, 100, 50], (12, 12, 3)))
+    assert padded[0, :6].max() == 0 and padded[0, :, :6].max() == 0
+    # a box at the image corner: the part of the frame outside the image gets the fill colour
+    edge = warp_regions(img, np.array([[0, 0, 20, 20.0]]), 32, padding=p, fill=np.array([7, 7, 7]))
+    assert (edge[0, 0, 0] == 7).all() and edge[0, 20, 20].max() == 0
+    flipped = warp_regions(img, np.array([[25, 20, 55, 60.0]]), 32, padding=0, flip=np.array([True]))
+    np.testing.assert_array_equal(flipped[0], warp_regions(img, np.array([[25, 20, 55, 60.0]]), 32, padding=0)[0, :, ::-1])
+    assert context_padding_for(227) == 16 and context_padding_for(64) == pytest.approx(16 * 64 / 227)
+
+
+def test_sliding_windows_and_selective_search(tmp_path):
+    w = sliding_windows(100, 100, scales=(0.5,), aspects=(1.0,), stride=0.5)
+    assert w.shape == (9, 4) and w.max() == 100 and w.min() == 0
+    img = np.full((90, 120, 3), 200, np.uint8)
+    cv2.rectangle(img, (20, 15), (60, 55), (20, 30, 200), -1)
+    cv2.circle(img, (90, 60), 18, (30, 160, 30), -1)
+    boxes = selective_search(img, mode="fast")
+    assert len(boxes) > 3
+    assert (boxes[:, 2] > boxes[:, 0]).all() and boxes[:, 2].max() <= 120
+    best = iou(np.array([[20, 15, 61, 56.0], [72, 42, 109, 79.0]]), boxes).max(axis=1)
+    assert (best > 0.7).all()  # both objects are proposed almost exactly
+
+
+def test_proposal_cache_and_parallel(tmp_path):
+    paths = []
+    for i in range(3):
+        img = np.random.default_rng(i).integers(0, 255, (60 + 10 * i, 80, 3)).astype(np.uint8)
+        paths.append(str(tmp_path / f"{i}.png"))
+        cv2.imwrite(paths[-1], img)
+    cfg = ProposalConfig(method="sliding", max_side=50, min_size=4)
+    cache = tmp_path / "cache"
+    serial = compute_proposals(paths, cfg, cache_dir=str(cache), workers=1, progress=False)
+    assert len(os.listdir(cache)) == 3
+    # boxes are in original coordinates although proposing ran at max_side=50
+    assert serial[2][:, 3].max() == pytest.approx(80, abs=0.5)
+    parallel = compute_proposals(paths, cfg, workers=2, progress=False)
+    for a, b in zip(serial, parallel):
+        np.testing.assert_allclose(a, b)
+    # the key follows content and settings
+    assert cache_key(paths[0], cfg) != cache_key(paths[1], cfg)
+    assert cache_key(paths[0], cfg) != cache_key(paths[0], ProposalConfig(method="sliding", max_side=51, min_size=4))
+    np.save(cache / (cache_key(paths[0], cfg) + ".npy"), np.zeros((1, 4), np.float32))
+    assert compute_proposals(paths[:1], cfg, cache_dir=str(cache), workers=1, progress=False)[0].shape == (1, 4)
+    with pytest.raises(ValueError, match=r"`method` must be one of .*Received: method='edgeboxes'"):
+        ProposalConfig(method="edgeboxes").validate()
+
+
+def test_hard_negative_mining_reduces_false_positives():
+    rng = np.random.default_rng(0)
+    d = 8
+    pos = rng.normal(0, 1, (40, d)) + 3 * np.eye(d)[0]
+    easy = rng.normal(0, 1, (3000, d)) - 3 * np.eye(d)[0]
+    hard = rng.normal(0, 0.5, (300, d)) + 2.0 * np.eye(d)[0] + 2 * np.eye(d)[1]
+    neg = np.concatenate([easy, hard])
+    w, b, fps, used = train_class_svm(pos, neg, C=1.0, rounds=3, initial_negatives=100, seed=0)
+    assert fps[0] > 50  # trained on a random (mostly easy) subset: many hard negatives score > 0
+    assert fps[-1] < fps[0] / 5
+    assert used == sorted(used) and used[-1] > used[0]
+    assert (pos @ w + b > 0).mean() > 0.8
+
+
+def test_backbone_weights_from_keras_applications(tmp_path):
+    """A keras.applications.VGG16(include_top=False) file loads into the app's vgg16 backbone."""
+    import keras
+
+    from apps.rcnn.network import build_network
+
+    ref = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = str(tmp_path / "vgg16_notop.weights.h5")
+    ref.save_weights(path)
+    net = build_network("vgg16", num_classes=2, input_size=32, fc_width=8, weights=path)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    pool5 = keras.Model(net.input, net.get_layer("pool5").output)
+    np.testing.assert_allclose(pool5.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="first mismatching layer"):
+        build_network("vgg11", num_classes=2, input_size=32, weights=path)
+
+
+def test_cli_help_documents_every_flag(capsys):
+    from apps.rcnn.__main__ import build_parser, main
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert set(sub.choices) == {"propose", "train", "detect", "evaluate"}
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        assert "--help" in out and len(out) > 300
+    assert main(["train", "--annotations", "/nonexistent", "--output", "/tmp/x"]) == 2
+    assert "annotations_dir" in capsys.readouterr().err
