@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Caption a held-out split and score it with corpus BLEU-1..4 (NLTK).")
     e.add_argument("--model", required=True, help="model directory written by train")
     _add_data_args(e, for_eval=True)
+    e.add_argument("--cache-dir", default=None,
+                   help="feature cache folder (default: the one used by train; 'none' disables it)")
     e.add_argument("--subset", default="test", choices=("train", "val", "test"), help="which split to score")
     _add_decode_args(e)
     e.add_argument("--bleu-smoothing", default=None, choices=("method1", "method2", "method3", "method4"),
@@ -208,7 +210,7 @@ def _splits_from(args, notes=None):
 
 def _features(captioner, split, args_cache, batch_size, progress):
     cache = None
-    if args_cache and args_cache.lower() != "none":
+    if args_cache and str(args_cache).lower() != "none":
         cache = os.path.join(args_cache, f"{captioner.fingerprint()}-{split.key()}.npy")
     return captioner.features(
         load_batch=split.loader(captioner.config.image_size), count=len(split), batch_size=batch_size,
@@ -233,6 +235,7 @@ def cmd_train(args) -> int:
     train_idx, train_caps = train.caption_pairs()
     captioner = Captioner.create(config, train_caps, encoder_weights=args.encoder_weights, seed=args.seed)
     captioner.notes["data"] = data_notes
+    captioner.notes["cache_dir"] = None if args.cache_dir.lower() == "none" else os.path.abspath(args.cache_dir)
     progress = not args.quiet
     start = time.perf_counter()
     f_train = _features(captioner, train, args.cache_dir, args.encode_batch_size, progress)
@@ -293,7 +296,8 @@ def cmd_evaluate(args) -> int:
     split = dict(zip(("train", "val", "test"), splits))[args.subset]
     if not len(split):
         raise SystemExit(f"error: the {args.subset} split is empty (split={data_notes['split']})")
-    features = _features(captioner, split, _DEFAULT_CACHE, 32, progress=True)
+    cache = args.cache_dir if args.cache_dir is not None else captioner.notes.get("cache_dir", _DEFAULT_CACHE)
+    features = _features(captioner, split, cache, 32, progress=True)
     start = time.perf_counter()
     decoded = captioner.decode(features, beam_size=args.beam, max_length=args.max_length,
                                length_penalty=args.length_penalty)
