@@ -29,6 +29,8 @@ import tensorflow as tf
 
 from apps.mnist import pipeline, recipe
 from apps.mnist.model import build_classifier
+from kerasnets import distribute as _distribute
+from kerasnets import xla as _xla
 from kerasnets._validation import check_choice, check_fraction, check_positive_int, check_positive_number
 from kerasnets.data import load_dataset
 from kerasnets.data.mnist import canonical_name
@@ -176,18 +178,13 @@ class _StopAfterEpoch(keras.callbacks.Callback):
 
 
 def get_strategy(name: str = "default"):
-    """The ``tf.distribute`` strategy for ``--strategy``.
+    """The ``tf.distribute`` strategy for ``--strategy`` (:func:`kerasnets.distribute.get_strategy`).
 
     ``default``: the current strategy (the no-op default outside any scope);
     ``mirrored``: ``MirroredStrategy`` over the local GPUs (or the CPU);
     ``multiworker``: ``MultiWorkerMirroredStrategy`` configured by ``TF_CONFIG``.
     """
-    check_choice("strategy", name, STRATEGIES)
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
+    return _distribute.get_strategy(check_choice("strategy", name, STRATEGIES))
 
 
 def _has_gpu() -> bool:
@@ -195,12 +192,10 @@ def _has_gpu() -> bool:
 
 
 def resolve_jit_compile(value: str = "auto") -> bool:
-    """``auto``: XLA on GPU, off on CPU (on the 2-core CPU XLA made the convnets 2-7x slower,
-    see docs/benchmarks.md); ``on``/``off`` force it."""
+    """``auto``: XLA on GPU, off on CPU (:func:`kerasnets.xla.resolve_jit_compile`; on the 2-core
+    CPU XLA made the convnets 2-7x slower, see docs/benchmarks.md); ``on``/``off`` force it."""
     check_choice("jit_compile", value, JIT_CHOICES)
-    if value == "auto":
-        return _has_gpu()
-    return value == "on"
+    return _xla.resolve_jit_compile(value)
 
 
 def resolve_precision(value: str = "auto") -> str:
@@ -246,14 +241,8 @@ def _tensorboard_available() -> bool:
 
 
 def _worker_dir(run_dir: str, strategy) -> str:
-    """Chief (or single) worker writes into ``run_dir``; other workers into a scratch sub-folder."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return run_dir
-    task_type, task_id = resolver.task_type, resolver.task_id
-    is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in
-                                        resolver.cluster_spec().as_dict())
-    return run_dir if is_chief else os.path.join(run_dir, "workers", f"{task_type}_{task_id}")
+    """The chief (or only) worker writes into ``run_dir``; other workers into a scratch folder."""
+    return _distribute.worker_filepath(run_dir, strategy)
 
 
 def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), **overrides) -> TrainResult:
