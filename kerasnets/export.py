@@ -211,6 +211,8 @@ def _build_archive(model, *, height, width, channels, classes, preprocess, top_k
             return images
         return tf.image.resize(images, (height, width), method=resize_method)
 
+    # Traced once, at the model's size; both signatures call this one graph.
+    @tf.function(input_signature=[tf.TensorSpec([None, height, width, channels], tf.float32)])
     def head(pixels):
         x = tf.cast(preprocess(pixels), model.inputs[0].dtype)
         out = tf.cast(model(x, training=False), tf.float32)

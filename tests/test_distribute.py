@@ -1,0 +1,126 @@
+"""tf.distribute strategies (kerasnets/distribute.py), including a real two-worker run.
+
+The multi-worker test starts two processes on 127.0.0.1 with TF_CONFIG
+(tests/distribute_worker.py), trains a few synchronous steps of the MNIST app's
+classifier (kerasnets' LeNet-5 if the app is absent), and checks both workers end with
+identical weights and that the chief's checkpoint restores them.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasnets
+from kerasnets import distribute as D
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER_TIMEOUT_S = 420
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _app_available():
+    try:
+        import apps.mnist.model  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_default_and_mirrored_strategies():
+    default = D.get_strategy("default")
+    assert default is tf.distribute.get_strategy() and default.num_replicas_in_sync == 1
+    assert D.is_chief(default)
+    assert D.worker_filepath("/x/model.weights.h5", default) == "/x/model.weights.h5"
+    mirrored = D.get_strategy("mirrored")
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy) and mirrored.num_replicas_in_sync >= 1
+    with mirrored.scope():
+        model = kerasnets.lenet5(input_shape=(28, 28, 1))
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.uniform(0, 1, (16, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 16))
+    ).batch(8)
+    history = D.fit(model, data, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_bad_names_and_tf_config(monkeypatch):
+    with pytest.raises(ValueError, match=r"`strategy` must be one of 'default', 'mirrored', 'multiworker'. Received: strategy='tpu'"):
+        D.get_strategy("tpu")
+    with pytest.raises(ValueError, match=r"Received: communication='mpi'"):
+        D.get_strategy("default", communication="mpi")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match=r"needs the TF_CONFIG environment variable.*Received: TF_CONFIG=None"):
+        D.get_strategy("multiworker")
+    with pytest.raises(ValueError, match="must be JSON"):
+        D.read_tf_config({"TF_CONFIG": "{cluster"})
+    with pytest.raises(ValueError, match="must name an entry of its cluster"):
+        D.read_tf_config({"TF_CONFIG": D.make_tf_config(["a:1"], 0).replace('"index": 0', '"index": 3')})
+    config = json.loads(D.make_tf_config(["h0:1", "h1:2"], 1))
+    assert config == {"cluster": {"worker": ["h0:1", "h1:2"]}, "task": {"type": "worker", "index": 1}}
+    with pytest.raises(ValueError, match=r"Received: index=2"):
+        D.make_tf_config(["h0:1", "h1:2"], 2)
+
+
+def test_two_workers_train_in_sync_and_chief_checkpoint_restores(tmp_path):
+    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    use_app = _app_available()
+    cmd = [sys.executable, os.path.join(HERE, "distribute_worker.py"), str(tmp_path)] + (["--app"] if use_app else [])
+    procs, logs = [], []
+    try:
+        for index in range(2):
+            log = open(tmp_path / f"worker{index}.log", "w")
+            logs.append(log)
+            env = dict(os.environ, TF_CONFIG=D.make_tf_config(workers, index), TF_CPP_MIN_LOG_LEVEL="3")
+            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+        for proc in procs:
+            proc.wait(timeout=WORKER_TIMEOUT_S)
+    finally:
+        for proc in procs:  # never leave a worker behind (e.g. one waiting for a dead peer)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+    for index, proc in enumerate(procs):
+        assert proc.returncode == 0, (tmp_path / f"worker{index}.log").read_text()[-3000:]
+
+    info = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
+    assert [i["chief"] for i in info] == [True, False]
+    assert [i["replicas"] for i in info] == [2, 2]
+    assert info[0]["saved_to"] == str(tmp_path / "chief.weights.h5")
+    assert not info[1]["saved_to"].startswith(str(tmp_path))  # the other worker saved to scratch
+    assert all(np.isfinite(i["loss"]).all() for i in info)
+    assert info[0]["loss"] == pytest.approx(info[1]["loss"])  # logs are averaged over all replicas
+
+    w0 = np.load(tmp_path / "worker0.npz")
+    w1 = np.load(tmp_path / "worker1.npz")
+    assert len(w0.files) == len(w1.files) > 0
+    for key in w0.files:
+        np.testing.assert_array_equal(w0[key], w1[key])
+
+    if use_app:
+        from apps.mnist.model import build_classifier
+
+        fresh = build_classifier("lenet5")
+    else:
+        fresh = kerasnets.lenet5(input_shape=(28, 28, 1), classes=10)
+    fresh.load_weights(str(tmp_path / "chief.weights.h5"))
+    for restored, key in zip(fresh.get_weights(), w0.files):
+        np.testing.assert_array_equal(restored, w0[key])
