@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 
@@ -114,7 +115,7 @@ class TrainConfig:
 
 def _log(verbose: bool, msg: str) -> None:
     if verbose:
-        print(msg, flush=True)
+        print(msg, file=sys.stderr, flush=True)
 
 
 def _region_targets(proposals: np.ndarray, gt: np.ndarray, gt_cls: np.ndarray, num_classes: int):
@@ -439,7 +440,7 @@ def evaluate(
         gtl.append(np.array([index[o.name] for o in a.objects], dtype=np.int64))
         gtd.append(a.difficult)
         if verbose and (n + 1) % 10 == 0:
-            print(f"detected {n + 1}/{len(annotations)} images", flush=True)
+            _log(True, f"detected {n + 1}/{len(annotations)} images")
     result = evaluate_detections(dets, gtb, gtl, classes, gt_difficult=gtd)
     report = {
         "map_11point": result["map_11point"],

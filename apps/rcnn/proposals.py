@@ -294,9 +294,12 @@ class _progress:
     def __init__(self, enabled: bool, description: str, total: int, done: int):
         self._bar = None
         if enabled and total:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            # On stderr, so that stdout stays machine-readable (the CLI prints JSON there).
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True))  # fmt: skip
             self._bar.start()
             self._task = self._bar.add_task(description, total=total, completed=done)
 

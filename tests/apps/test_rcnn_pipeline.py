@@ -1,0 +1,86 @@
+"""R-CNN end to end through the CLI on generated VOC data: propose -> train -> evaluate -> detect.
+
+Tiny on purpose (CI is a 2-core CPU): 30 scenes (20 train, 10 test) of 96x120 pixels with one or two shapes,
+sliding-window proposals, a LeNet-5 backbone at 32x32, 150 fine-tuning steps of 16 + 48
+regions. The assertions are about real outputs: the AP on held-out scenes, the SVM mining
+history, the files written.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kerasnets.data.synthetic_detection import make_detection_dataset
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from apps.rcnn.__main__ import main
+
+    root = tmp_path_factory.mktemp("rcnn")
+    info = make_detection_dataset(root / "shapes", num_images=30, image_size=(96, 120), max_objects=2,
+                                  object_size=(0.3, 0.5), test_fraction=1 / 3, seed=0)  # fmt: skip
+    common = ["--annotations", info.annotations_dir, "--cache-dir", str(root / "cache"), "--method", "sliding",
+              "--window-scales", "0.3", "0.4", "0.5", "--window-aspects", "0.8", "1.25", "--window-stride", "0.34"]  # fmt: skip
+    assert main(["propose", "--split", info.train_split, "--workers", "1", *common]) == 0
+    model = str(root / "model")
+    rc = main([
+        "train", "--split", info.train_split, *common, "--workers", "1", "--output", model,
+        "--backbone", "lenet5", "--backbone-option", "form=\"modern\"", "--input-size", "32", "--fc-width", "64",
+        "--finetune-steps", "150", "--batch-positives", "16", "--batch-negatives", "48", "--learning-rate", "0.003",
+        "--negatives-per-image", "60", "--svm-initial-negatives", "100", "--mining-rounds", "2", "--quiet",
+    ])  # fmt: skip
+    assert rc == 0
+    return info, common, model, root
+
+
+def test_model_folder_and_mining(trained):
+    info, common, model, root = trained
+    assert sorted(os.listdir(model)) == ["bbox.npz", "config.json", "network.weights.h5", "svm.npz", "train_summary.json"]
+    with open(os.path.join(model, "train_summary.json")) as f:
+        summary = json.load(f)
+    assert summary["images"] == 20
+    assert summary["finetune_history"]["loss"][-1] < summary["finetune_history"]["loss"][0]
+    for fps in summary["svm_false_positives"]:
+        assert fps[-1] <= fps[0]  # mining never adds false positives on the training pool
+    with open(os.path.join(model, "config.json")) as f:
+        cfg = json.load(f)["config"]
+    assert cfg["classes"] == ["circle", "square", "triangle"] and cfg["backbone_options"] == {"form": "modern"}
+
+
+def test_evaluate_ap_on_held_out_scenes(trained, capsys):
+    from apps.rcnn.__main__ import main
+
+    info, common, model, root = trained
+    out = root / "eval"
+    assert main(["evaluate", "--model", model, "--split", info.test_split, *common[:4], "--output", str(out),
+                 "--max-pictures", "2", "--workers", "1"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == 10
+    assert report["map_all_point"] > 0.35, report  # chance (random window scores) is ~0.02
+    assert 0 <= report["map_11point"] <= 1
+    assert os.path.getsize(out / "pr_curves.png") > 5000
+    assert len(os.listdir(out / "detections")) == 2
+
+
+def test_detect_prints_boxes_and_draws(trained, capsys):
+    from apps.rcnn.__main__ import main
+
+    info, common, model, root = trained
+    test_ann = info.annotations[-1]
+    assert main(["detect", "--model", model, test_ann.image_path, "--cache-dir", str(root / "cache"),
+                 "--score-threshold", "0", "--output", str(root / "pictures")]) == 0  # fmt: skip
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["image"] == test_ann.image_path
+    boxes = np.array([d["box"] for d in record["detections"]]).reshape(-1, 4)
+    assert all(d["score"] > 0 for d in record["detections"])
+    # per-class NMS at 0.3: no two kept boxes of one class overlap more than that
+    from apps.rcnn.boxes import iou
+
+    for cls in {d["class"] for d in record["detections"]}:
+        b = boxes[[d["class"] == cls for d in record["detections"]]]
+        ov = iou(b, b) - np.eye(len(b))
+        assert (ov <= 0.3 + 1e-6).all()
+    assert os.path.isfile(root / "pictures" / os.path.basename(test_ann.image_path))
