@@ -160,10 +160,16 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             model.optimizer.build(model.trainable_variables)
         try:
             model.load_weights(self._weights_path)
-        except (OSError, ValueError):
+        except Exception as exc:  # a kill during the save leaves a truncated HDF5 file
             if not os.path.exists(self._prev_weights_path):
-                raise
-            model.load_weights(self._prev_weights_path)
+                raise ValueError(f"The checkpoint {self._weights_path!r} is unreadable ({exc}) and there is no "
+                                 f"previous one; delete {self.backup_dir!r} to start afresh.") from exc
+            import warnings
+
+            warnings.warn(f"Checkpoint {self._weights_path!r} is unreadable ({exc}); using the previous one.",
+                          stacklevel=2)
+            shutil.copyfile(self._prev_weights_path, self._weights_path)
+            model.load_weights(self._weights_path)
         return int(model.optimizer.iterations.numpy())
 
     def clear(self) -> None:
