@@ -23,7 +23,7 @@ import dataclasses
 from keras import layers
 
 from kerasnets._registry import FeatureInfo, register_model
-from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
+from kerasnets.blocks import activation_channels, apply_activation, document, finalize_model, global_pool, model_input, prepare
 
 __all__ = ["nin", "nin_cifar", "NiNBlock", "CONFIGS"]
 
@@ -78,7 +78,12 @@ def _nin(blocks, model_name, **kwargs):
                 padding=block.padding if i == 0 else "valid",
                 name=name,
             )(x)
-            x = apply_activation(x, args.activation, f"{name}_act")
+            act = args.activation
+            if width is None and activation_channels(act, args.classes) != args.classes:
+                # The class maps must stay one per class: a width-changing activation
+                # (crelu, maxout) is replaced there by the paper's ReLU.
+                act = "relu"
+            x = apply_activation(x, act, f"{name}_act")
         if block.pool:
             pool = layers.MaxPooling2D if block.pool == "max" else layers.AveragePooling2D
             x = pool(3, strides=2, padding="same" if model_name == "nin_cifar" else "valid", name=f"pool{b}")(x)
