@@ -6,3 +6,4 @@ Each reader lives in its own module; this package only re-exports their public n
 from kerasnets.data.idx import IDXError, read_idx, write_idx
 from kerasnets.data.mnist import CLASS_NAMES, Dataset, DatasetNotFoundError, load_dataset
 from kerasnets.data.captions import CaptionDataset, CaptionFileError, load_captions, split_by_image
+from kerasnets.data.voc import AnnotationError, ImageAnnotation, ObjectAnnotation, load_voc_dataset, read_coco_json, read_voc_xml
