@@ -49,7 +49,7 @@ def bench_xla(args):
     x = {"features": rng.normal(size=(b, grid * grid, dim)).astype("float32"),
          "tokens": rng.integers(2, vocab, (b, t)).astype("int32")}
     y = rng.integers(0, vocab, (b, t)).astype("int32")
-    for cell in ("gru", "lstm"):
+    for cell in args.cells.split(","):
         for attention in (True, False):
             models = {}
             for jit in (False, True):
@@ -132,7 +132,7 @@ def main(argv=None):
     p.add_argument("--blocks", type=int, default=3, help="xla: timed blocks per setting (alternating)")
     p.add_argument("--scenes", type=int, default=1000, help="synthetic: training scenes")
     p.add_argument("--epochs", type=int, default=15, help="synthetic: epochs")
-    p.add_argument("--cells", default="gru,lstm", help="synthetic: comma-separated cells")
+    p.add_argument("--cells", default="gru,lstm", help="comma-separated cells to run")
     p.add_argument("--json", default=None, help="write the raw rows here")
     args = p.parse_args(argv)
     out = {}

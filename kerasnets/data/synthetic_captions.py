@@ -136,7 +136,7 @@ def make_captioned_scenes(n: int, *, image_size: int = 32, seed: int = 0, noise:
         first, second = rng.choice(len(pairs), size=2, replace=False)
         (c1, s1), (c2, s2) = pairs[first], pairs[second]
         layout = "vertical" if rng.random() < 0.5 else "horizontal"
-        radius = size * rng.uniform(0.15, 0.2)
+        radius = size * rng.uniform(0.18, 0.22)
         jitter = size * 0.06
         along = (size * 0.25 + rng.uniform(-jitter, jitter), size * 0.75 + rng.uniform(-jitter, jitter))
         across = size * 0.5 + rng.uniform(-2 * jitter, 2 * jitter, size=2)
