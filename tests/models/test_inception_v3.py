@@ -110,5 +110,5 @@ def test_errors():
 
 
 def test_trains_at_minimum_size(v3):
-    losses = train_losses(v3, size=75, steps=3)
+    losses = train_losses(v3, size=75)
     assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
