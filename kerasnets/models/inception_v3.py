@@ -142,6 +142,8 @@ _PAPER = "Szegedy et al. 2015, Rethinking the Inception architecture for compute
         "34,432 BN moving statistics; both equal ours); torchvision inception_v3 without aux: 23,834,568 "
         "(BN with gamma: +17,216)"
     ),
+    ref_macs=5_710_000_000,
+    ref_macs_source="torchvision Inception_V3_Weights metadata: 5.71 GFLOPS (multiply-adds) at 299; paper: ~5 billion",
     features=(
         FeatureInfo("conv2b_act", 64, 2),
         FeatureInfo("conv4a_act", 192, 4),

@@ -306,7 +306,7 @@ _DOC = """{title} (Szegedy et al. 2016).
     """
 
 
-def _variant(name, *, title, summary, channels, a, b, c, ref_params, ref_params_source, features):
+def _variant(name, *, title, summary, channels, a, b, c, ref_params, ref_params_source, features, ref_macs=None, ref_macs_source=""):
     def builder(
         *,
         include_top=True,
@@ -344,6 +344,8 @@ def _variant(name, *, title, summary, channels, a, b, c, ref_params, ref_params_
         min_size=75,
         ref_params=ref_params,
         ref_params_source=ref_params_source,
+        ref_macs=ref_macs,
+        ref_macs_source=ref_macs_source,
         features=features,
     )(builder)
 
@@ -365,6 +367,8 @@ inception_v4 = _variant(
         "trainable parameters of timm / osmr-imgclsmob / Cadene pretrainedmodels inception_v4 with 1000 "
         "classes (42,679,816); count_params() adds 29,184 BN moving statistics"
     ),
+    ref_macs=12_300_000_000,
+    ref_macs_source="timm inception_v4.tf_in1k model card: 12.3 GMACs at 299 (exact conv + FC: 12,253,974,624)",
     features=(
         FeatureInfo("conv2b_act", 64, 2),
         FeatureInfo("mixed_3a", 160, 4),
@@ -420,6 +424,8 @@ inception_resnet_v2 = _variant(
         "the BN moving statistics; both equal ours); timm / imgclsmob inception_resnet_v2: 55,843,464 "
         "(BN with gamma: +30,272)"
     ),
+    ref_macs=13_200_000_000,
+    ref_macs_source="timm inception_resnet_v2.tf_in1k: 13.2 GMACs at 299 (exact conv + FC: 13,155,794,016)",
     features=(
         FeatureInfo("conv2b_act", 64, 2),
         FeatureInfo("conv4a_act", 192, 4),
