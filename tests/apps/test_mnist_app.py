@@ -32,6 +32,21 @@ def test_classifier_pads_normalises_and_uses_the_registry():
     np.testing.assert_allclose(model.get_layer("normalize")(x).numpy().min(), -0.1 / 0.3, rtol=1e-5)
 
 
+def test_mixed_precision_classifier_outputs_float32():
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = build_classifier("lenet5", float32_output=True)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.get_layer("c1").compute_dtype == "float16"
+    assert model.layers[-1].name == "probabilities" and model.output.dtype == "float32"
+    out = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
+    assert out.dtype == np.float32 and np.allclose(out.sum(axis=1), 1.0, atol=1e-3)
+
+
 def test_too_large_model_is_refused():
     with pytest.raises(ValueError, match=r"at most 64x64 pixels; alexnet needs .* Received: model='alexnet'"):
         build_classifier("alexnet")
