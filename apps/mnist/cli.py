@@ -218,8 +218,9 @@ def _evaluate(args) -> int:
         print(json.dumps(result, indent=2))
         return 0
     rows = [(name, f"{acc:.4f}" if acc is not None else "-") for name, acc in result["per_class_accuracy"].items()]
-    _print_table(f"{result['dataset']}: test accuracy {result['accuracy']:.4f} "
-                 f"({result['errors']} errors in {result['test_examples']})", ["class", "accuracy"], rows)
+    print(f"{result['dataset']}: test accuracy {result['accuracy']:.4f} "
+          f"({result['errors']} errors in {result['test_examples']})")
+    _print_table("per-class accuracy", ["class", "accuracy"], rows)
     for key, path in result["files"].items():
         print(f"{key}: {path}")
     return 0
