@@ -37,15 +37,14 @@ def _expected_resnet20(activation, classes=10):
     total = 3 * 3 * 3 * 16 + 2 * 16 + _act_params(activation, 16)
     stream = int(16 * mult)  # the stem's activation output feeds the first shortcut
     for stage, width in enumerate((16, 32, 64)):
-        for block in range(3):
-            stride = 2 if stage and block == 0 else 1
+        for _ in range(3):
             total += 9 * stream * width + 2 * width + _act_params(activation, width)
             total += 9 * int(width * mult) * width + 2 * width
             if stream > width:  # zero-padding cannot drop channels: a projection
                 total += stream * width + 2 * width
+            # (a narrower stream or a stride: option A's zero-padded, subsampled identity, no parameters)
             total += _act_params(activation, width)  # the block's output activation
             stream = int(width * mult)
-            del stride  # option A handles the stride without parameters
     return total + stream * classes + classes
 
 

@@ -271,16 +271,16 @@ def _branch(x, config, block, opts):
     name = block.name
     if config.block == "basic":
         x = _conv_bn(x, block.out, 3, name=f"{name}_1", opts=opts, strides=block.stride)
-        return _conv_bn(x, block.out, 3, name=f"{name}_2", opts=opts, act=False), None
+        return _conv_bn(x, block.out, 3, name=f"{name}_2", opts=opts, act=False)
     s1, s3 = (1, block.stride) if opts.downsample_in_3x3 else (block.stride, 1)
     x = _conv_bn(x, block.inner, 1, name=f"{name}_1", opts=opts, strides=s1)
     x = _conv_bn(x, block.inner, 3, name=f"{name}_2", opts=opts, strides=s3, groups=block.groups)
-    return _conv_bn(x, block.out, 1, name=f"{name}_3", opts=opts, act=False), None
+    return _conv_bn(x, block.out, 1, name=f"{name}_3", opts=opts, act=False)
 
 
 def _block_v1(x, config, block, opts):
     """Post-activation block (He et al. 2015): ``act(F(x) + shortcut(x))``."""
-    y, _ = _branch(x, config, block, opts)
+    y = _branch(x, config, block, opts)
     if block.shortcut != "none":
         shortcut = _apply_shortcut(x, block, opts, batch_norm=True)
         y = layers.Add(name=f"{block.name}_add")([shortcut, y])

@@ -1,6 +1,8 @@
 """DenseNet: counts against torchvision, dense connectivity, transitions, CIFAR DenseNet-BC,
 keras.applications weight interchange."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -51,8 +53,13 @@ def test_registry_references():
     assert round(get_spec("densenet_bc_100").ref_params / 1e6, 1) == 0.8  # paper Table 2: 0.8M
 
 
+@functools.lru_cache(maxsize=None)
+def _bc100():
+    return kerasnets.densenet_bc_100()
+
+
 def test_cifar_densenet_bc_structure_and_count():
-    model = kerasnets.densenet_bc_100()
+    model = _bc100()
     assert _trainable(model) == 769_162
     assert model.output.shape == (None, 10)
     # L = 100: 3 blocks x 16 layers x 2 convs + first conv + 2 transitions + classifier
@@ -63,7 +70,7 @@ def test_cifar_densenet_bc_structure_and_count():
 
 
 def test_each_layer_sees_all_earlier_maps():
-    model = kerasnets.densenet_bc_100(include_top=False, input_shape=(8, 8, 3))
+    model = _bc100()
     get = model.get_layer
     # the concatenation keeps the block input first, then the new k=12 maps
     concat = get("conv2_block3_concat")
@@ -71,8 +78,8 @@ def test_each_layer_sees_all_earlier_maps():
     assert get("conv2_block3_0_bn").input.shape[-1] == 24 + 2 * 12
     assert get("conv2_block3_1_conv").filters == 48  # the 4k bottleneck
     probe = keras.Model(model.input, [get("conv2_block2_concat").output, concat.output])
-    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
-    before, after = probe.predict(x, verbose=0)
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    before, after = (np.asarray(t) for t in probe(x))
     np.testing.assert_array_equal(after[..., :48], before)  # earlier maps pass through unchanged
 
 
