@@ -121,7 +121,8 @@ def test_interrupted_run_resumes_and_loses_nothing(reference_run, tmp_path):
     data = open(latest, "rb").read()
     open(latest, "wb").write(data[: len(data) // 3])
     with pytest.warns(UserWarning, match="unreadable"):
-        resumed = train(TrainConfig(run_dir=run_dir, **TINY))
+        resumed = train(TrainConfig(run_dir=run_dir, **{**TINY, "tensorboard": True}))
+    assert os.listdir(os.path.join(run_dir, "logs", "train"))  # TensorBoard event files
     # 4 steps per epoch; the last good save (the one before the crash at step 6) is step 5:
     # epoch 1 is finished from its 2nd batch, and nothing is lost or repeated.
     assert resumed.resumed_from_step == 5
