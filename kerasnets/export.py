@@ -163,9 +163,18 @@ def _output_is_probability(model) -> bool:
     """True when the model's last layer already applies softmax."""
     import keras
 
-    layer = model.outputs[0]._keras_history.operation
-    activation = getattr(layer, "activation", None)
-    return activation is keras.activations.softmax or isinstance(layer, keras.layers.Softmax)
+    tensor = model.outputs[0]
+    for _ in range(8):  # look through identity layers (e.g. a float32 "linear" output cast)
+        layer = tensor._keras_history.operation
+        activation = getattr(layer, "activation", None)
+        if activation is keras.activations.softmax or isinstance(layer, keras.layers.Softmax):
+            return True
+        identity = isinstance(layer, keras.layers.Activation) and activation is keras.activations.linear
+        inputs = layer._inbound_nodes[0].input_tensors if identity and layer._inbound_nodes else []
+        if len(inputs) != 1:
+            return False
+        tensor = inputs[0]
+    return False
 
 
 def _preprocess_fn(preprocessing: Any, channels: int) -> Callable:

@@ -55,10 +55,15 @@ def _pixels(rng, n, h, w, c):
     return rng.integers(0, 256, (n, h, w, c)).astype("float32")
 
 
+def _predict(model, x):
+    # An eager call: no predict-function tracing (costly for the deep families).
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
 def _reference(model, pixels, side, preprocess):
     """What the served graph should compute: resize to the model size, preprocess, predict."""
     resized = tf.image.resize(pixels, (side, side), method="bilinear").numpy()
-    return model.predict(preprocess(resized), verbose=0)
+    return _predict(model, preprocess(resized))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +89,7 @@ def family_exports(tmp_path_factory):
                 "path": path,
                 "inputs": str(inputs),
                 "outputs": str(root / f"{family}_out.npz"),
-                "ref_exact": model.predict(exact / 255.0, verbose=0),
+                "ref_exact": _predict(model, exact / 255.0),
                 "ref_other": _reference(model, other, side, lambda x: x / 255.0),
             }
         )
@@ -322,3 +327,12 @@ def test_cli_export(tmp_path, capsys):
     assert "Version 1 already exists" in capsys.readouterr().err
     assert main(["export", "lenet5", "--out", str(base), "--weights", "imagenet"]) == 2
     assert "no pretrained-weight download" in capsys.readouterr().err
+
+
+def test_softmax_is_detected_through_an_identity_output_layer():
+    # Mixed-precision models end with a float32 "linear" cast after the softmax (apps.mnist does):
+    # the export must not apply a second softmax; logits models get one.
+    base = kerasnets.lenet5()
+    cast = keras.layers.Activation("linear", dtype="float32", name="probabilities")(base.output)
+    assert E._output_is_probability(keras.Model(base.input, cast))
+    assert not E._output_is_probability(kerasnets.lenet5(classifier_activation=None))
