@@ -49,7 +49,7 @@ def check_families(steps: int, max_fit_layers: int | None) -> list[dict]:
             entry["forward_shape"] = list(probs.shape)
             entry["forward_row_sums"] = probs.sum(axis=1).tolist()
             if max_fit_layers is None or entry["layers"] <= max_fit_layers:
-                model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                model.compile(optimizer=keras.optimizers.Adam(3e-4), loss="sparse_categorical_crossentropy",
                               jit_compile=True)
                 history = model.fit(x, y, batch_size=8, epochs=steps, verbose=0, shuffle=False)
                 entry["loss"] = history.history["loss"]
