@@ -15,6 +15,12 @@ import sys
 import time
 
 
+try:
+    _LOAD_AT_START = os.getloadavg()[0]  # scripts import this module before timing anything
+except OSError:  # pragma: no cover - not on every platform
+    _LOAD_AT_START = None
+
+
 def machine() -> str:
     """A one-line description of the machine: CPU model, cores, TF/Keras/JAX versions."""
     cpu = platform.processor() or "unknown CPU"
@@ -31,11 +37,8 @@ def machine() -> str:
         m = sys.modules.get(mod)
         if m is not None:
             parts.append(f"{mod} {m.__version__}")
-    try:
-        load = os.getloadavg()[0]
-        parts.append(f"load average at start {load:.1f}")
-    except OSError:
-        pass
+    if _LOAD_AT_START is not None:
+        parts.append(f"load average at start {_LOAD_AT_START:.1f}, at end {os.getloadavg()[0]:.1f}")
     return ", ".join(parts)
 
 
