@@ -49,11 +49,11 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 _COMMUNICATION = ("auto", "ring", "nccl")
 
 
-def _tf():
+def _tf(*, need_tf_backend: bool = True):
     import keras
     import tensorflow as tf
 
-    if keras.backend.backend() != "tensorflow":
+    if need_tf_backend and keras.backend.backend() != "tensorflow":
         raise ValueError(
             "tf.distribute strategies need the TensorFlow backend; with JAX use "
             "keras.distribution.DataParallel (docs/scaling.md). "
@@ -137,8 +137,9 @@ def get_strategy(name: str = "default", *, devices: list[str] | None = None, com
         A ``tf.distribute.Strategy``; build and compile the model in ``strategy.scope()``.
 
     Raises:
-        ValueError: unknown name or communication, missing/bad ``TF_CONFIG``, or a
-            backend other than TensorFlow.
+        ValueError: unknown name or communication, missing/bad ``TF_CONFIG``, or
+            ``"mirrored"``/``"multiworker"`` with a backend other than TensorFlow
+            (``"default"``, a no-op scope, works with every backend).
 
     Example:
         >>> import kerasnets
@@ -150,7 +151,9 @@ def get_strategy(name: str = "default", *, devices: list[str] | None = None, com
     """
     check_choice("strategy", name, STRATEGIES)
     check_choice("communication", communication, _COMMUNICATION)
-    tf = _tf()
+    # The default strategy is a no-op scope, so code written for strategies (apps.mnist)
+    # also runs on the JAX backend with it; real distribution needs TensorFlow.
+    tf = _tf(need_tf_backend=name != "default")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -180,7 +183,7 @@ def is_chief(strategy: Any = None) -> bool:
         strategy: the strategy in use (default: the current one).
     """
     if strategy is None:
-        strategy = _tf().distribute.get_strategy()
+        strategy = _tf(need_tf_backend=False).distribute.get_strategy()
     task_type, task_id = _task(strategy)
     if task_type is None:
         return True

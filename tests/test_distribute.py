@@ -124,3 +124,18 @@ def test_two_workers_train_in_sync_and_chief_checkpoint_restores(tmp_path):
     fresh.load_weights(str(tmp_path / "chief.weights.h5"))
     for restored, key in zip(fresh.get_weights(), w0.files):
         np.testing.assert_array_equal(restored, w0[key])
+
+
+def test_default_strategy_works_on_the_jax_backend():
+    # apps.mnist calls get_strategy("default") whatever the backend; distribution proper needs TF.
+    code = (
+        "from kerasnets.distribute import get_strategy, is_chief, worker_filepath\n"
+        "s = get_strategy('default'); assert s.num_replicas_in_sync == 1 and is_chief(s)\n"
+        "assert worker_filepath('/x/w.h5', s) == '/x/w.h5'\n"
+        "try:\n    get_strategy('mirrored')\nexcept ValueError as e:\n    print('REFUSED', e)\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.path.dirname(HERE))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "REFUSED" in proc.stdout and "Received: backend='jax'" in proc.stdout
