@@ -342,11 +342,12 @@ def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), **o
     t0 = time.perf_counter()
     epoch, done = divmod(start, steps)
     if done:  # finish the interrupted epoch from its next batch
-        model.fit(stream(start), initial_epoch=epoch, epochs=cfg.epochs, steps_per_epoch=steps - done,
+        # kerasnets.distribute.fit is model.fit, plus Keras 3's multi-worker workarounds.
+        _distribute.fit(model, stream(start), strategy=strategy, initial_epoch=epoch, epochs=cfg.epochs, steps_per_epoch=steps - done,
                   validation_data=val, callbacks=app_callbacks + [_StopAfterEpoch()], verbose=cfg.verbose, shuffle=False)
         epoch += 1
     if epoch < cfg.epochs:
-        model.fit(stream(epoch * steps), initial_epoch=epoch, epochs=cfg.epochs, steps_per_epoch=steps,
+        _distribute.fit(model, stream(epoch * steps), strategy=strategy, initial_epoch=epoch, epochs=cfg.epochs, steps_per_epoch=steps,
                   validation_data=val, callbacks=app_callbacks, verbose=cfg.verbose, shuffle=False)
     train_seconds = time.perf_counter() - t0
 
