@@ -30,7 +30,15 @@ import keras
 import numpy as np
 
 from apps.captioning.decoding import beam_search, greedy_decode
-from apps.captioning.model import CaptionDecoder, CaptionerConfig, build_encoder, compute_features, encoder_fingerprint
+from apps.captioning.model import (
+    CaptionDecoder,
+    CaptionerConfig,
+    EndToEndCaptioner,
+    TwoRateAdam,
+    build_encoder,
+    compute_features,
+    encoder_fingerprint,
+)
 from apps.captioning.text import CaptionVocabulary
 from kerasnets._validation import check_positive_int, check_positive_number
 
@@ -47,11 +55,15 @@ class CaptionBatches(keras.utils.PyDataset):
         batch_size: captions per batch.
         shuffle: reshuffle every epoch.
         seed: shuffling seed.
+        input_key: the input name of the gathered rows (``"features"``, or ``"images"`` when
+            ``features`` holds the images themselves, for end-to-end training).
     """
 
-    def __init__(self, features, image_index, token_ids, *, batch_size=64, shuffle=True, seed=0, **kwargs):
+    def __init__(self, features, image_index, token_ids, *, batch_size=64, shuffle=True, seed=0,
+                 input_key="features", **kwargs):
         super().__init__(**kwargs)
         self.features = features
+        self.input_key = input_key
         self.image_index = np.asarray(image_index)
         self.token_ids = np.asarray(token_ids)
         self.batch_size = batch_size
@@ -67,7 +79,7 @@ class CaptionBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         tokens = self.token_ids[rows]
-        inputs = {"features": self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}
+        inputs = {self.input_key: self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}
         return inputs, tokens[:, 1:]
 
     def on_epoch_end(self):
@@ -161,12 +173,7 @@ class Captioner:
     def features(self, images=None, *, load_batch=None, count=None, batch_size=32, cache_path=None, progress=False):
         """Encoder features ``(n, L, d)`` of uint8 images (an array, or ``load_batch``/``count``)."""
         if images is not None:
-            images = np.asarray(images)
-            if images.ndim != 4 or images.shape[1:] != (self.config.image_size, self.config.image_size, 3):
-                size = self.config.image_size
-                raise ValueError(
-                    f"`images` must be an array of shape (n, {size}, {size}, 3). Received: images.shape={images.shape}"
-                )
+            images = self._check_images(images)
             count = len(images)
 
             def load_batch(start, stop):
@@ -240,6 +247,91 @@ class Captioner:
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
         self.notes["epochs"] = epochs
         return history
+
+    def fit_end_to_end(
+        self,
+        images,
+        image_index,
+        captions,
+        *,
+        val=None,
+        epochs=10,
+        batch_size=64,
+        learning_rate=1e-3,
+        encoder_learning_rate=None,
+        clipnorm=5.0,
+        jit_compile=False,
+        callbacks=(),
+        verbose=1,
+        seed=0,
+    ):
+        """Train encoder and decoder together from pixels (fine-tuning the CNN; no feature cache).
+
+        The caption loss is back-propagated into the encoder, so a randomly initialised
+        backbone learns the visual distinctions the captions need (the frozen path of
+        :meth:`fit` only trains the decoder). Use a small backbone and image size on a CPU
+        (e.g. ``resnet20`` at 32 pixels); for a pretrained encoder pass a smaller
+        ``encoder_learning_rate``.
+
+        Args:
+            images: ``(n_images, S, S, 3)`` uint8 training images.
+            image_index: for every caption, its row in ``images``.
+            captions: caption strings (one per ``image_index`` entry).
+            val: optional ``(images, image_index, captions)`` for validation loss.
+            epochs, batch_size, learning_rate, clipnorm, jit_compile: as in :meth:`fit`.
+            encoder_learning_rate: the encoder's Adam learning rate (default: ``learning_rate``);
+                0 is not allowed (use :meth:`fit` to keep the encoder frozen).
+            callbacks: Keras callbacks (they see the joint model).
+            verbose: Keras verbosity.
+            seed: shuffling seed.
+
+        Returns:
+            The Keras ``History``; ``self.notes`` records the training time and settings.
+
+        Raises:
+            ValueError: for images of the wrong shape or a non-positive learning rate.
+        """
+        epochs = check_positive_int("epochs", epochs)
+        batch_size = check_positive_int("batch_size", batch_size)
+        learning_rate = check_positive_number("learning_rate", learning_rate)
+        clipnorm = check_positive_number("clipnorm", clipnorm)
+        enc_lr = learning_rate if encoder_learning_rate is None else encoder_learning_rate
+        enc_lr = check_positive_number("encoder_learning_rate", enc_lr)
+        images = self._check_images(images)
+        model = EndToEndCaptioner(self.encoder, self.decoder)
+        model.compile(
+            optimizer=TwoRateAdam(
+                learning_rate, scaled_variables=self.encoder.trainable_variables, scale=enc_lr / learning_rate,
+                global_clipnorm=clipnorm,
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+            jit_compile=jit_compile,
+        )
+        ids = self.vocab.encode(captions, max_length=self.config.max_length)
+        data = CaptionBatches(images, image_index, ids, batch_size=batch_size, seed=seed, input_key="images")
+        val_data = None
+        if val is not None:
+            vi_images, vi, vc = val
+            val_data = CaptionBatches(
+                self._check_images(vi_images), vi, self.vocab.encode(vc, max_length=self.config.max_length),
+                batch_size=batch_size, shuffle=False, input_key="images",
+            )
+        start = time.perf_counter()
+        history = model.fit(data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
+        self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
+        self.notes["epochs"] = epochs
+        self.notes["train_encoder"] = True
+        self.notes["encoder_learning_rate"] = enc_lr
+        return history
+
+    def _check_images(self, images):
+        images = np.asarray(images)
+        size = self.config.image_size
+        if images.ndim != 4 or images.shape[1:] != (size, size, 3):
+            raise ValueError(
+                f"`images` must be an array of shape (n, {size}, {size}, 3). Received: images.shape={images.shape}"
+            )
+        return images
 
     # -- inference -----------------------------------------------------------------------
     def decode(self, features, *, beam_size=1, max_length=None, length_penalty=0.7, batch_size=64):

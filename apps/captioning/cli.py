@@ -105,7 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "with include_top=False, its last feature map is attended over (default vgg16)")
     g.add_argument("--encoder-weights", default=None,
                    help="backbone .weights.h5 file (e.g. ImageNet weights saved from the matching "
-                   "keras.applications model); default: random initialisation, frozen")
+                   "keras.applications model); default: random initialisation (frozen unless --train-encoder)")
+    g.add_argument("--train-encoder", action=argparse.BooleanOptionalAction, default=False,
+                   help="fine-tune the encoder end to end with the decoder (images go through the CNN every "
+                   "step, no feature cache); needed when the encoder is not pretrained, e.g. "
+                   "--backbone resnet20 --image-size 32 on the synthetic scenes")
+    g.add_argument("--encoder-lr", type=float, default=None,
+                   help="with --train-encoder: the encoder's Adam learning rate (default: --lr); use a "
+                   "smaller one for a pretrained encoder")
     g.add_argument("--image-size", type=_positive_int, default=224, help="encoder input side length (default 224)")
     g.add_argument("--preprocess", default="symmetric", choices=("symmetric", "caffe", "torch"),
                    help="pixel preprocessing: symmetric = [-1, 1]; caffe = keras.applications VGG/ResNet50 "
@@ -237,22 +244,37 @@ def cmd_train(args) -> int:
     captioner.notes["data"] = data_notes
     captioner.notes["cache_dir"] = None if args.cache_dir.lower() == "none" else os.path.abspath(args.cache_dir)
     progress = not args.quiet
-    start = time.perf_counter()
-    f_train = _features(captioner, train, args.cache_dir, args.encode_batch_size, progress)
-    f_val = _features(captioner, val, args.cache_dir, args.encode_batch_size, progress) if len(val) else None
-    captioner.notes["encode_seconds"] = round(time.perf_counter() - start, 1)
     callbacks = [keras.callbacks.BackupAndRestore(args.out.rstrip("/") + ".backup")]
-    val_arg = None
-    if f_val is not None:
-        val_idx, val_caps = val.caption_pairs()
-        val_arg = (f_val, val_idx, val_caps)
-        if args.patience > 0:
-            callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
-    history = captioner.fit(
-        f_train, train_idx, train_caps, val=val_arg, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, clipnorm=args.clipnorm, jit_compile=args.jit_compile, callbacks=callbacks,
-        verbose=2 if args.quiet else 1, seed=args.seed,
-    )
+    if args.patience > 0 and len(val):
+        callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
+    settings = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, clipnorm=args.clipnorm,
+                    jit_compile=args.jit_compile, callbacks=callbacks, verbose=2 if args.quiet else 1, seed=args.seed)
+    val_idx, val_caps = val.caption_pairs()
+    if args.train_encoder:
+        # End to end: the images themselves are the training inputs (no feature cache).
+        start = time.perf_counter()
+        size = config.image_size
+        x_train = train.loader(size)(0, len(train))
+        x_val = val.loader(size)(0, len(val)) if len(val) else None
+        captioner.notes["load_seconds"] = round(time.perf_counter() - start, 1)
+        history = captioner.fit_end_to_end(
+            x_train, train_idx, train_caps, val=None if x_val is None else (x_val, val_idx, val_caps),
+            encoder_learning_rate=args.encoder_lr, **settings,
+        )
+        f_val = captioner.features(x_val) if x_val is not None else None
+    else:
+        if args.encoder_lr is not None:
+            raise ValueError(
+                "`--encoder-lr` needs `--train-encoder` (the encoder is frozen otherwise). "
+                f"Received: encoder_lr={args.encoder_lr!r}"
+            )
+        start = time.perf_counter()
+        f_train = _features(captioner, train, args.cache_dir, args.encode_batch_size, progress)
+        f_val = _features(captioner, val, args.cache_dir, args.encode_batch_size, progress) if len(val) else None
+        captioner.notes["encode_seconds"] = round(time.perf_counter() - start, 1)
+        history = captioner.fit(
+            f_train, train_idx, train_caps, val=None if f_val is None else (f_val, val_idx, val_caps), **settings
+        )
     captioner.notes["history"] = {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()}
     if f_val is not None:
         decoded = captioner.decode(f_val)

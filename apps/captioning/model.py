@@ -47,6 +47,8 @@ __all__ = [
     "build_encoder",
     "encoder_fingerprint",
     "compute_features",
+    "EndToEndCaptioner",
+    "TwoRateAdam",
     "PREPROCESSING",
 ]
 
@@ -365,6 +367,57 @@ class CaptionDecoder(keras.Model):
     def call(self, inputs, training=False):
         logits, _ = self.teacher_forcing(inputs["features"], inputs["tokens"], training=training)
         return logits
+
+
+class EndToEndCaptioner(keras.Model):
+    """Encoder and decoder trained together (fine-tuning the CNN): ``{"images", "tokens"}`` -> logits.
+
+    The frozen path trains the decoder alone on cached features; this model back-propagates
+    the caption loss into the encoder as well, as Show, Attend and Tell's fine-tuned runs and
+    every from-scratch encoder need (a random frozen CNN hardly separates shapes). Batch
+    normalisation in the encoder runs in training mode here.
+
+    Args:
+        encoder: from :func:`build_encoder` (pixels -> ``(B, L, d)``).
+        decoder: a :class:`CaptionDecoder`.
+    """
+
+    def __init__(self, encoder, decoder, **kwargs):
+        kwargs.setdefault("name", "captioner")
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def call(self, inputs, training=False):
+        features = self.encoder(inputs["images"], training=training)
+        return self.decoder({"features": features, "tokens": inputs["tokens"]}, training=training)
+
+
+class TwoRateAdam(keras.optimizers.Adam):
+    """Adam whose step for a chosen set of variables is scaled by ``scale``.
+
+    Used to fine-tune an encoder with a smaller learning rate than the decoder (a pretrained
+    CNN is easily wrecked by the decoder's rate). Keras 3 optimizers have no per-variable
+    learning rate, so :meth:`update_step` scales it for the listed variables.
+
+    Args:
+        learning_rate: the decoder's (base) learning rate.
+        scaled_variables: the variables whose learning rate is ``learning_rate * scale``.
+        scale: the factor (e.g. ``encoder_learning_rate / learning_rate``).
+        **kwargs: passed to ``keras.optimizers.Adam`` (e.g. ``global_clipnorm``).
+    """
+
+    def __init__(self, learning_rate=1e-3, *, scaled_variables=(), scale=1.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        # Keys from the optimizer's own ``_var_key`` (backend-aware: the TensorFlow backend
+        # passes the underlying tf.Variable to update_step, not the Keras variable).
+        self._scaled_keys = frozenset(self._var_key(v) for v in scaled_variables)
+        self._scale = float(scale)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self._scale != 1.0 and self._var_key(variable) in self._scaled_keys:
+            learning_rate = ops.cast(learning_rate, variable.dtype) * self._scale
+        return super().update_step(gradient, variable, learning_rate)
 
 
 class AttentionCell(layers.Layer):

@@ -1,9 +1,11 @@
 """apps.captioning: vocabulary, decoder, decoding, BLEU, save/load, SavedModel export, CLI.
 
-The end-to-end test trains on generated scenes (kerasnets.data.synthetic_captions) with a
-tiny frozen random encoder (no pretrained weights exist here). It checks colours and layout
-are learned (>= 70% of scenes) and BLEU-4 >= 0.45; the issue's BLEU-4 >= 0.9 is NOT reached with a random frozen
-encoder in a test-sized run (shape words are the errors), see docs/benchmarks.md.
+One shared model (module fixture) is trained end to end (``fit_end_to_end``: LeNet-5 encoder
+fine-tuned with the decoder) on generated scenes (kerasnets.data.synthetic_captions); the
+BLEU, save/load, SavedModel and plot tests all use it. It checks colours and layout are learned
+and BLEU-4 >= 0.55 after ~20 CPU seconds of training; the issue's BLEU-4 >= 0.9 is NOT reached
+(shape words remain the errors, also with a fine-tuned ResNet-20 and longer runs), see
+docs/apps/captioning.md and docs/benchmarks.md.
 """
 
 import os
@@ -19,8 +21,9 @@ from apps.captioning.model import CaptionDecoder, CaptionerConfig
 from apps.captioning.text import END_ID, START_ID, UNK_ID, CaptionVocabulary
 from kerasnets.data.synthetic_captions import make_captioned_scenes
 
-# Small scenes and a tiny CIFAR ResNet (random, frozen) keep the whole file near a minute.
-SYNTH = dict(backbone="resnet20", image_size=32, units=96, embed_dim=32, attention_units=32, dropout=0.0, max_length=8)
+# Small scenes and LeNet-5 (40 pixels in, a 3x3x120 map out, trained end to end) keep the file fast.
+SIZE = 40
+SYNTH = dict(backbone="lenet5", image_size=SIZE, units=64, embed_dim=32, attention_units=32, dropout=0.0, max_length=8)
 
 
 def test_vocabulary_roundtrip_oov_and_truncation(tmp_path):
@@ -142,16 +145,17 @@ def test_beam_search_beats_greedy_on_a_known_table():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained():
     keras.utils.set_random_seed(0)
-    train = make_captioned_scenes(600, image_size=32, seed=1)
-    test = make_captioned_scenes(60, image_size=32, seed=2)
+    train = make_captioned_scenes(600, image_size=SIZE, seed=1)
+    test = make_captioned_scenes(60, image_size=SIZE, seed=2)
     captions = [c for cs in train.captions for c in cs]
     captioner = Captioner.create(CaptionerConfig(**SYNTH), captions)
-    features = captioner.features(train.images)
-    captioner.fit(features, np.repeat(np.arange(len(train)), 2), captions, epochs=12, batch_size=32,
-                  learning_rate=5e-3, verbose=0)
-    return captioner, test
+    before = keras.ops.convert_to_numpy(captioner.encoder.trainable_variables[0]).copy()
+    captioner.fit_end_to_end(train.images, np.repeat(np.arange(len(train)), 2), captions, epochs=10,
+                             batch_size=32, learning_rate=3e-3, verbose=0)
+    after = keras.ops.convert_to_numpy(captioner.encoder.trainable_variables[0])
+    return captioner, test, np.abs(after - before).max()
 
 
 def _colours_and_layout_right(caption, objects):
@@ -165,15 +169,16 @@ def _colours_and_layout_right(caption, objects):
     return (words[1], rel, words[5]) in ((c1, forward, c2), (c2, inverse, c1))
 
 
-def test_synthetic_scenes_learned(trained):
-    """Colours and layout are learned; shapes only partly (random frozen encoder, see docs)."""
-    captioner, test = trained
+def test_synthetic_scenes_learned_end_to_end(trained):
+    """The encoder is fine-tuned; colours and layout are learned, shapes mostly (see docs)."""
+    captioner, test, encoder_change = trained
+    assert encoder_change > 1e-3 and captioner.notes["train_encoder"] is True
     untrained = CaptionDecoder(captioner.config, len(captioner.vocab))
     hyps = captioner.caption(test.images)
     scores = corpus_bleu_scores(test.captions, hyps)
     right = np.mean([_colours_and_layout_right(h, o) for h, o in zip(hyps, test.objects)])
     assert right >= 0.7, (right, hyps[:5])
-    assert scores["bleu1"] >= 0.75 and scores["bleu4"] >= 0.45, (scores, hyps[:5])
+    assert scores["bleu1"] >= 0.8 and scores["bleu4"] >= 0.55, (scores, hyps[:5])
     # The same features through an untrained decoder score far lower.
     feats = captioner.features(test.images)
     from apps.captioning.decoding import greedy_decode
@@ -181,7 +186,7 @@ def test_synthetic_scenes_learned(trained):
     base = [captioner.vocab.decode(t) for t in greedy_decode(untrained, feats, max_length=8).tokens]
     assert corpus_bleu_scores(test.captions, base, smoothing="method1")["bleu4"] < 0.2
     beam = captioner.caption(test.images, beam_size=3)
-    assert corpus_bleu_scores(test.captions, beam)["bleu4"] >= 0.45
+    assert corpus_bleu_scores(test.captions, beam)["bleu4"] >= 0.55
 
 
 def test_save_load_and_saved_model_export(trained, tmp_path):
@@ -189,7 +194,7 @@ def test_save_load_and_saved_model_export(trained, tmp_path):
 
     from apps.captioning.export import export_captioner
 
-    captioner, test = trained
+    captioner, test, _ = trained
     images = test.images[:8]
     expected = captioner.caption(images)
     captioner.save(str(tmp_path / "model"))
@@ -209,16 +214,38 @@ def test_save_load_and_saved_model_export(trained, tmp_path):
 def test_attention_plot(trained, tmp_path):
     from apps.captioning.plots import plot_attention, plot_captions
 
-    captioner, test = trained
+    captioner, test, _ = trained
     decoded = captioner.decode(captioner.features(test.images[:1]))
-    assert isinstance(decoded, Decoded) and decoded.attention[0].shape == (len(decoded.tokens[0]) + 1, 64)
+    assert isinstance(decoded, Decoded) and decoded.attention[0].shape == (len(decoded.tokens[0]) + 1, 9)
     words = captioner.vocab.decode(decoded.tokens[0]).split()
-    out = plot_attention(test.images[0], words, decoded.attention[0], (8, 8), str(tmp_path / "att.png"))
+    assert captioner.config.feature_shape == (3, 3, 120)
+    out = plot_attention(test.images[0], words, decoded.attention[0], (3, 3), str(tmp_path / "att.png"))
     assert os.path.getsize(out) > 1000
     out = plot_captions(test.images[0], " ".join(words), test.captions[0], str(tmp_path / "cap.png"))
     assert os.path.getsize(out) > 1000
     with pytest.raises(ValueError, match="attention"):
-        plot_attention(test.images[0], words, decoded.attention[0], (4, 4), str(tmp_path / "bad.png"))
+        plot_attention(test.images[0], words, decoded.attention[0], (2, 2), str(tmp_path / "bad.png"))
+
+
+def test_two_rate_adam_scales_only_the_chosen_variables():
+    from apps.captioning.model import TwoRateAdam
+
+    a = keras.Variable(np.zeros(3, "float32"), name="a")
+    b = keras.Variable(np.zeros(3, "float32"), name="b")
+    opt = TwoRateAdam(0.1, scaled_variables=[a], scale=0.01)
+    grads = [keras.ops.ones(3), keras.ops.ones(3)]
+    opt.apply_gradients(zip(grads, [a, b]))
+    # Adam's first step moves every weight by ~lr against the gradient's sign.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(b), -0.1, rtol=1e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(a), -0.001, rtol=1e-3)
+
+
+def test_end_to_end_rejects_bad_arguments(trained):
+    captioner, test, _ = trained
+    with pytest.raises(ValueError, match=r"images.shape=\(2, 32, 32, 3\)"):
+        captioner.fit_end_to_end(np.zeros((2, 32, 32, 3), np.uint8), [0, 1], ["a b", "c d"], epochs=1)
+    with pytest.raises(ValueError, match="encoder_learning_rate"):
+        captioner.fit_end_to_end(test.images[:2], [0, 1], ["a b", "c d"], encoder_learning_rate=-1.0)
 
 
 def test_config_validation():
