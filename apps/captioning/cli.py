@@ -232,6 +232,11 @@ def cmd_train(args) -> int:
     from apps.captioning.metrics import corpus_bleu_scores
     from apps.captioning.model import CaptionerConfig
 
+    if args.encoder_lr is not None and not args.train_encoder:
+        raise ValueError(
+            "`--encoder-lr` needs `--train-encoder` (the encoder is frozen otherwise). "
+            f"Received: encoder_lr={args.encoder_lr!r}"
+        )
     (train, val, _), data_notes = _splits_from(args)
     config = CaptionerConfig(
         backbone=args.backbone, image_size=args.image_size, preprocess=args.preprocess, cell=args.cell,
@@ -263,11 +268,6 @@ def cmd_train(args) -> int:
         )
         f_val = captioner.features(x_val) if x_val is not None else None
     else:
-        if args.encoder_lr is not None:
-            raise ValueError(
-                "`--encoder-lr` needs `--train-encoder` (the encoder is frozen otherwise). "
-                f"Received: encoder_lr={args.encoder_lr!r}"
-            )
         start = time.perf_counter()
         f_train = _features(captioner, train, args.cache_dir, args.encode_batch_size, progress)
         f_val = _features(captioner, val, args.cache_dir, args.encode_batch_size, progress) if len(val) else None

@@ -387,6 +387,7 @@ class EndToEndCaptioner(keras.Model):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
+        self.built = True  # both parts hold all their weights already (BackupAndRestore needs it)
 
     def call(self, inputs, training=False):
         features = self.encoder(inputs["images"], training=training)

@@ -27,8 +27,8 @@ def test_help_explains_every_flag(command):
 
 def test_train_evaluate_caption_export(tmp_path, capsys):
     model = str(tmp_path / "model")
-    rc = main(["train", "--data", "synthetic", "--scenes", "40", "--split", "30,5,5", "--backbone", "resnet20",
-               "--image-size", "32", "--units", "16", "--embed-dim", "8", "--attention-units", "8",
+    rc = main(["train", "--data", "synthetic", "--scenes", "40", "--split", "30,5,5", "--backbone", "lenet5",
+               "--image-size", "40", "--units", "16", "--embed-dim", "8", "--attention-units", "8",
                "--max-length", "8", "--epochs", "1", "--batch-size", "16", "--cell", "lstm",
                "--out", model, "--cache-dir", str(tmp_path / "cache"), "--quiet"])
     assert rc == 0
@@ -55,7 +55,23 @@ def test_train_evaluate_caption_export(tmp_path, capsys):
     assert (tmp_path / "serving" / "1" / "saved_model.pb").is_file()
 
 
+def test_train_encoder_end_to_end_without_cache(tmp_path, capsys):
+    model = str(tmp_path / "model")
+    rc = main(["train", "--data", "synthetic", "--scenes", "24", "--split", "16,4,4", "--backbone", "lenet5",
+               "--image-size", "32", "--units", "8", "--embed-dim", "8", "--attention-units", "8",
+               "--max-length", "8", "--epochs", "2", "--batch-size", "16", "--train-encoder", "--encoder-lr", "1e-4",
+               "--out", model, "--cache-dir", str(tmp_path / "cache"), "--quiet"])
+    assert rc == 0
+    notes = json.loads(open(f"{model}/config.json").read())["notes"]
+    assert notes["train_encoder"] is True and notes["encoder_learning_rate"] == 1e-4
+    assert len(notes["history"]["loss"]) == 2 and "val_loss" in notes["history"]
+    assert not (tmp_path / "cache").exists()  # no features cached when the encoder trains
+    assert "validation BLEU" in capsys.readouterr().out
+
+
 def test_bad_input_gives_clear_errors(tmp_path, capsys):
+    assert main(["train", "--encoder-lr", "1e-4", "--out", str(tmp_path / "m")]) == 2
+    assert "--train-encoder" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "m")]) == 2
     assert "missing.txt" in capsys.readouterr().err
     assert main(["train", "--data", "synthetic", "--split", "1,2", "--out", str(tmp_path / "m")]) == 2
