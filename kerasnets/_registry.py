@@ -145,7 +145,7 @@ def list_models(pattern: str | None = None, *, family: str | None = None) -> lis
     Returns:
         A sorted list of model names.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> "alexnet" in kerasnets.list_models("alex*")
         True
@@ -199,7 +199,7 @@ def get_model(name: str, **kwargs: Any):
     Raises:
         ValueError: for an unknown name (with close matches) or bad arguments.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.get_model("lenet5").name
         'lenet5'

@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed check, 2 bad usage).
 
-    Example:
+    Examples:
         >>> main(["summary", "lenet5", "--format", "csv"])  # doctest: +SKIP
         0
     """

@@ -18,7 +18,7 @@ may need collectives) but write to a scratch path (:func:`worker_filepath`).
 See docs/scaling.md for running on a cluster, and ``keras.distribution`` for
 the JAX backend.
 
-Example:
+Examples:
     >>> from kerasnets.distribute import get_strategy
     >>> strategy = get_strategy("default")
     >>> strategy.num_replicas_in_sync
@@ -73,7 +73,7 @@ def make_tf_config(workers: list[str], index: int, *, task_type: str = "worker")
     Returns:
         The JSON string to put in ``os.environ["TF_CONFIG"]``.
 
-    Example:
+    Examples:
         >>> make_tf_config(["10.0.0.1:12345", "10.0.0.2:12345"], 1)
         '{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 1}}'
     """
@@ -141,7 +141,7 @@ def get_strategy(name: str = "default", *, devices: list[str] | None = None, com
             ``"mirrored"``/``"multiworker"`` with a backend other than TensorFlow
             (``"default"``, a no-op scope, works with every backend).
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> from kerasnets.distribute import get_strategy
         >>> strategy = get_strategy("mirrored")  # doctest: +SKIP
@@ -273,7 +273,7 @@ def fit(model, dataset, *, strategy: Any = None, **fit_kwargs):
     Returns:
         The ``History`` of ``model.fit``.
 
-    Example:
+    Examples:
         >>> strategy = get_strategy("multiworker")  # doctest: +SKIP
         >>> with strategy.scope():  # doctest: +SKIP
         ...     model = kerasnets.lenet5(); model.compile("sgd", "sparse_categorical_crossentropy")

@@ -33,7 +33,7 @@ No model server binary is needed to check an export: :func:`run_predict_request`
 and :func:`run_rest_request` map a ``PredictRequest`` proto or a REST JSON
 body onto a loaded signature the way TF Serving does.
 
-Example:
+Examples:
     >>> import kerasnets
     >>> from kerasnets.export import export_saved_model
     >>> model = kerasnets.lenet5(classes=10)
@@ -109,7 +109,7 @@ def _numeric_versions(base_dir: str) -> list[int]:
 def next_version(base_dir: str | os.PathLike) -> int:
     """The next free TF Serving version number in ``base_dir`` (1 if there is none).
 
-    Example:
+    Examples:
         >>> next_version("/nonexistent/dir")
         1
     """
@@ -329,7 +329,7 @@ def export_saved_model(
             not a single-input image classifier, or a non-TensorFlow backend.
         FileExistsError: ``version`` already exists in ``base_dir``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> from kerasnets.export import export_saved_model
         >>> path = export_saved_model(kerasnets.lenet5(), "/tmp/lenet5", top_k=3)  # doctest: +SKIP
@@ -458,7 +458,7 @@ def write_models_config(
     Raises:
         ValueError: no models, an empty or duplicated name.
 
-    Example:
+    Examples:
         >>> text = write_models_config("/tmp/models.config", {"lenet5": "/srv/lenet5"})  # doctest: +SKIP
     """
     from google.protobuf import text_format

@@ -30,7 +30,7 @@ def feature_extractor(name: str, *, out_indices: Sequence[int] | None = None, **
         ValueError: an unknown model, a model with no listed stages, or an
             index out of range.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> m = kerasnets.feature_extractor("vgg11", input_shape=(64, 64, 3))
         >>> [tuple(o.shape) for o in m.outputs][-1]

@@ -38,7 +38,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         beta: the exponent.
         alpha_mode: "sum" (paper, TensorFlow) or "mean" (Caffe: alpha / n).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> y = LocalResponseNormalization()(np.ones((1, 2, 2, 8), "float32"))
         >>> tuple(y.shape)
@@ -210,7 +210,7 @@ class DynamicReLU(keras.layers.Layer):
         lambda_a: range of the slopes' residual.
         lambda_b: range of the intercepts' residual.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> layer = DynamicReLU()
         >>> x = np.array([[[[-1.0, 2.0, -3.0, 4.0]]]], "float32")

@@ -73,7 +73,7 @@ def resolve_jit_compile(value: Any = "auto", backend: str | None = None, device:
     Raises:
         ValueError: an unknown setting, backend or device.
 
-    Example:
+    Examples:
         >>> resolve_jit_compile("auto", backend="jax", device="cpu")
         True
         >>> resolve_jit_compile("auto", backend="tensorflow", device="cpu")

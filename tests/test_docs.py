@@ -73,3 +73,16 @@ def test_readme_gives_exactly_two_setup_commands_and_ci_runs_them():
     install, test = commands
     assert install.replace("pip install -e", "python -m pip install -q -e") in ci or install in ci
     assert test in [line.strip() for line in ci.splitlines()]
+
+
+def test_mkdocs_site_builds_strict(tmp_path):
+    """The documentation site builds with no warning (broken links, missing pages, bad docstrings)."""
+    pytest.importorskip("mkdocs")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", NO_MKDOCS_2_WARNING="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "site" / "models" / "vgg" / "index.html").is_file()
+    assert (tmp_path / "site" / "api" / "index.html").read_text().count("alexnet") > 3

@@ -20,7 +20,7 @@ Nothing is skipped silently.
 :func:`split_by_image` makes a fixed train/val/test split by image (all captions of an image
 stay together), and :func:`load_image` reads and resizes one image with Pillow.
 
-Example:
+Examples:
     >>> import os, tempfile
     >>> d = tempfile.mkdtemp()
     >>> _ = open(os.path.join(d, "captions.txt"), "w").write("image,caption\\na.jpg,A dog runs .\\n")

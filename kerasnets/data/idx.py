@@ -11,7 +11,7 @@ exactly the bytes the header announces. A truncated, padded or corrupt file
 (compressed or raw) raises :class:`IDXError` naming the file, never a silent
 short read.
 
-Example:
+Examples:
     >>> import numpy as np, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
     >>> write_idx(path, np.arange(10, dtype=np.uint8))
@@ -89,7 +89,7 @@ def read_idx(path, *, expect_ndim: int | None = None, expect_shape: tuple | None
             (truncated or padded file), or a corrupt gzip stream. The message
             names the file.
 
-    Example:
+    Examples:
         >>> images = read_idx("t10k-images-idx3-ubyte.gz", expect_ndim=3)  # doctest: +SKIP
         >>> images.shape  # doctest: +SKIP
         (10000, 28, 28)

@@ -33,7 +33,7 @@ If none has the data and ``download=True``, the Keras downloader is tried
 (it caches into location 1). Offline, a :class:`DatasetNotFoundError` names
 the three ways to provide the files.
 
-Example:
+Examples:
     >>> from kerasnets.data import load_dataset
     >>> ds = load_dataset("mnist-5k")
     >>> ds.x_train.shape, ds.x_test.shape
@@ -321,7 +321,7 @@ def load_dataset(name, *, data_dir=None, download: bool = True) -> Dataset:
             (the message names the three ways to provide it).
         IDXError: a data file is corrupt or truncated (names the file).
 
-    Example:
+    Examples:
         >>> ds = load_dataset("mnist-5k")
         >>> ds.class_names[:3], int(ds.y_test.sum() // 100)
         (('0', '1', '2'), 45)

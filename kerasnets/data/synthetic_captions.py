@@ -14,7 +14,7 @@ model that sees colour, shape and layout can reach a corpus BLEU-4 close to 1 on
 held-out scenes, so this set checks that an encoder-decoder is wired correctly
 (the vocabulary has 13 words; captions have 6 or 7).
 
-Example:
+Examples:
     >>> from kerasnets.data.synthetic_captions import make_captioned_scenes
     >>> scenes = make_captioned_scenes(4, image_size=32, seed=0)
     >>> scenes.images.shape, scenes.images.dtype.name
@@ -119,7 +119,7 @@ def make_captioned_scenes(n: int, *, image_size: int = 32, seed: int = 0, noise:
     Raises:
         ValueError: for ``n < 1`` or ``image_size < 16``.
 
-    Example:
+    Examples:
         >>> s = make_captioned_scenes(1, seed=3)
         >>> s.captions[0][0].startswith("a ")
         True

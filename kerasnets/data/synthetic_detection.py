@@ -13,7 +13,7 @@ saved as a JPEG in ``JPEGImages/`` with a VOC XML file in ``Annotations/`` and t
 ``ImageSets/Main/{train,test}.txt`` split lists of VOCdevkit, so the same readers and
 apps that read PASCAL VOC read it.
 
-Example:
+Examples:
     >>> from kerasnets.data.synthetic_detection import make_detection_dataset
     >>> info = make_detection_dataset("/tmp/shapes", num_images=4, seed=0)  # doctest: +SKIP
     >>> sorted(info.classes)  # doctest: +SKIP

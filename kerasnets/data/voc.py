@@ -36,7 +36,7 @@ COCO (Lin et al., "Microsoft COCO: Common Objects in Context", ECCV 2014) keeps 
 images of a split in one JSON file with ``[x, y, width, height]`` boxes;
 :func:`read_coco_json` converts them to the same :class:`ImageAnnotation` records.
 
-Example:
+Examples:
     >>> from kerasnets.data.voc import read_voc_xml  # doctest: +SKIP
     >>> ann = read_voc_xml("Annotations/000005.xml", image_dir="JPEGImages")  # doctest: +SKIP
     >>> ann.boxes.shape, ann.labels  # doctest: +SKIP
@@ -271,7 +271,7 @@ def read_voc_xml(
             coordinate, an inverted or empty box, an unknown class, a missing image.
             The message names the file.
 
-    Example:
+    Examples:
         >>> ann = read_voc_xml("raccoon-1.xml", image_dir="images")  # doctest: +SKIP
         >>> ann.labels  # doctest: +SKIP
         ['raccoon']

@@ -81,7 +81,7 @@ def alexnet(
     Returns:
         A ``keras.Model`` with layers ``conv1, lrn1, pool1, conv2, ..., fc6, fc7, predictions``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.alexnet(towers=1).count_params()
         62378344

@@ -183,7 +183,7 @@ _DOC = """{title}
     Raises:
         ValueError: for a bad argument (the message names it and the allowed values).
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.{name}({example}).output.shape
         {example_out}

@@ -303,7 +303,7 @@ def googlenet(
         ValueError: bad common arguments; ``aux_logits`` without the top or on a small or
             dynamic input size.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> model = kerasnets.googlenet(aux_logits=True)
         >>> [tuple(o.shape) for o in model.outputs]
@@ -375,7 +375,7 @@ def bn_inception(
         A ``keras.Model``; layers ``conv1, pool1, conv2_reduce, conv2, pool2, inc3a ... inc5b,
         avg_pool, predictions``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.bn_inception(include_top=False).get_layer("inc4e").output.shape
         (None, 7, 7, 1056)
@@ -418,7 +418,7 @@ def compile_googlenet(model: keras.Model, *, optimizer="sgd", loss="sparse_categ
     Returns:
         The compiled model.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> m = compile_googlenet(kerasnets.googlenet(aux_logits=True, classes=10))
         >>> m.compiled
@@ -436,7 +436,7 @@ def inference_model(model: keras.Model) -> keras.Model:
     Use it for evaluation and export of a model built with ``aux_logits=True``. Wraps
     :func:`kerasnets.training.auxiliary.strip_aux_heads`.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> len(inference_model(kerasnets.googlenet(aux_logits=True)).outputs)
         1
@@ -465,7 +465,7 @@ def inception_module_model(*, input_shape=(28, 28, 256), module="inc3b", naive=F
     Returns:
         A ``keras.Model`` whose layers are the module's (named ``{module}_...``).
 
-    Example:
+    Examples:
         >>> inception_module_model(naive=True).output.shape
         (None, 28, 28, 672)
     """

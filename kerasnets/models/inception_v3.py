@@ -190,7 +190,7 @@ def inception_v3(
     Raises:
         ValueError: bad common arguments, ``aux_logits`` without the top or with a dynamic size.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.inception_v3().get_layer("mixed_6e").output.shape
         (None, 17, 17, 768)
@@ -244,7 +244,7 @@ def label_smoothing_loss(epsilon: float = 0.1, *, sparse: bool = True, from_logi
     Returns:
         A ``keras.losses.Loss``.
 
-    Example:
+    Examples:
         >>> label_smoothing_loss().epsilon
         0.1
     """
@@ -281,7 +281,7 @@ def compile_inception_v3(
     Returns:
         The compiled model (sparse integer labels; repeat them per output for two outputs).
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> compile_inception_v3(kerasnets.inception_v3(classes=10)).compiled
         True

@@ -299,7 +299,7 @@ _DOC = """{title} (Szegedy et al. 2016).
     Returns:
         A ``keras.Model``; grids 35x35 / 17x17 / 8x8 at 299x299 (``{a}`` / ``{b}`` / ``{c}``).
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.{name}(include_top=False, input_shape=(75, 75, 3)).output.shape
         (None, 1, 1, {channels})

@@ -73,7 +73,7 @@ def lenet5(
     Returns:
         A ``keras.Model`` with layers ``c1, s2, c3, s4, c5, f6, predictions``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.lenet5(input_shape=(28, 28, 1)).count_params()
         61706

@@ -133,7 +133,7 @@ def nin_cifar(
     Returns:
         A ``keras.Model``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.nin_cifar().count_params()
         966986
@@ -184,7 +184,7 @@ def nin(
     Returns:
         A ``keras.Model``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.nin().output.shape
         (None, 1000)

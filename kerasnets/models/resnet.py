@@ -427,7 +427,7 @@ _DOC = """{title}
     Raises:
         ValueError: for a bad argument (the message names it and the allowed values).
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> model = kerasnets.{name}({example})
         >>> model.output.shape

@@ -111,7 +111,7 @@ _DOC = """VGG configuration {config} ({paper_name}; Simonyan & Zisserman 2014, T
     Returns:
         A ``keras.Model`` with layers ``conv1_1 ... pool5, fc6, fc7, predictions``.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> kerasnets.{name}(include_top=False, input_shape=(64, 64, 3)).output.shape
         (None, 2, 2, 512)

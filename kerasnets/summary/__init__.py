@@ -6,7 +6,7 @@ convolutions and fully-connected layers; FLOPs = 2 x MACs where asked;
 elementwise work counted separately) and are checked against ``count_params()``
 and against published tables (``check_reference``). See docs/summary.md.
 
-Example:
+Examples:
     >>> import kerasnets
     >>> report = kerasnets.summary("lenet5", print_output=False)
     >>> report.params == kerasnets.lenet5().count_params()
@@ -114,7 +114,7 @@ def summary(
             builder arguments the builder rejects.
         TypeError: ``model_or_name`` is neither a model nor a name.
 
-    Example:
+    Examples:
         >>> import kerasnets
         >>> r = kerasnets.summary("alexnet", print_output=False)
         >>> r.layer("conv1").macs

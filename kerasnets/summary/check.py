@@ -351,7 +351,7 @@ def check_reference(reference: str, model: keras.Model | None = None) -> CheckRe
     Returns:
         A :class:`CheckResult`; ``.ok`` is False when a consistent row mismatches.
 
-    Example:
+    Examples:
         >>> result = check_reference("alexnet")          # doctest: +SKIP
         >>> result.ok, [r.status for r in result.rows][:2]
         (True, ['match', 'erratum'])

@@ -137,7 +137,7 @@ def rgb_pca(
     Raises:
         ValueError: if the last axis is not 3 (RGB), or fewer than 2 pixels.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> images = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3))
         >>> values, vectors = rgb_pca(images, value_range=(0, 255))
@@ -208,7 +208,7 @@ def pca_lighting(
     Returns:
         ``images`` plus the per-image colour shift (same shape).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> out = pca_lighting(np.zeros((1, 2, 2, 3), "float32"), np.array([[1.0, 0, 0]]),
         ...                    eigenvalues=(0.5, 0, 0), eigenvectors=np.eye(3), value_range=(0, 1))
@@ -261,7 +261,7 @@ class PCALighting(_DataLayer):
         ValueError: malformed eigen-decomposition, ``stddev < 0`` or a bad
             ``value_range``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> layer = PCALighting(value_range=(0, 255), seed=0)
         >>> layer(np.full((2, 4, 4, 3), 128.0, "float32")).shape
@@ -416,7 +416,7 @@ class ScaleJitter(_RandomCropLayer):
     Raises:
         ValueError: ``max_scale < min_scale`` or a crop larger than ``min_scale``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> layer = ScaleJitter(min_scale=32, max_scale=64, crop_size=28, seed=1)
         >>> layer(np.zeros((2, 40, 50, 3), "float32")).shape
@@ -494,7 +494,7 @@ class RandomResizedCrop(_RandomCropLayer):
         seed: integer seed.
         **kwargs: base layer arguments.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> RandomResizedCrop(crop_size=24, seed=0)(np.zeros((2, 32, 40, 3), "float32")).shape
         (2, 24, 24, 3)
@@ -581,7 +581,7 @@ def alexnet_augmentation(
     Returns:
         ``keras.Sequential`` named ``alexnet_augmentation``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> aug = alexnet_augmentation(crop_size=24, seed=0)
         >>> aug(np.zeros((2, 32, 32, 3), "float32"), training=True).shape
@@ -626,7 +626,7 @@ def vgg_augmentation(
     Returns:
         ``keras.Sequential`` named ``vgg_augmentation``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> aug = vgg_augmentation(scale=(32, 48), crop_size=28, seed=0)
         >>> aug(np.zeros((2, 40, 60, 3), "float32"), training=True).shape
@@ -657,7 +657,7 @@ def inception_augmentation(*, crop_size: int = 224, seed: int | None = None) -> 
     Returns:
         ``keras.Sequential`` named ``inception_augmentation``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> inception_augmentation(crop_size=16, seed=0)(np.zeros((1, 20, 20, 3)), training=True).shape
         (1, 16, 16, 3)
@@ -686,7 +686,7 @@ def cifar_augmentation(*, padding: int = 4, crop_size: int = 32, seed: int | Non
     Returns:
         ``keras.Sequential`` named ``cifar_augmentation``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> cifar_augmentation(seed=0)(np.zeros((2, 32, 32, 3)), training=True).shape
         (2, 32, 32, 3)
@@ -720,7 +720,7 @@ def mnist_augmentation(
     Returns:
         ``keras.Sequential`` named ``mnist_augmentation`` (possibly with no layers).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> mnist_augmentation(seed=0)(np.zeros((2, 28, 28, 1)), training=True).shape
         (2, 28, 28, 1)

@@ -77,7 +77,7 @@ def aux_compile_kwargs(
     Raises:
         ValueError: unknown ``main_output`` or negative ``aux_weight``.
 
-    Example:
+    Examples:
         >>> import keras
         >>> x = keras.Input((4,))
         >>> model = keras.Model(x, [keras.layers.Dense(3, activation="softmax")(x),
@@ -125,7 +125,7 @@ def compile_with_aux_losses(
     Returns:
         The same model, compiled.
 
-    Example:
+    Examples:
         >>> import keras
         >>> x = keras.Input((4,))
         >>> model = keras.Model(x, [keras.layers.Dense(3, activation="softmax")(x),
@@ -153,7 +153,7 @@ def strip_aux_heads(model: keras.Model, *, main_output: int | str | None = None,
     Returns:
         ``keras.Model(model.inputs, main_output)``.
 
-    Example:
+    Examples:
         >>> import keras
         >>> x = keras.Input((4,))
         >>> model = keras.Model(x, [keras.layers.Dense(3)(x), keras.layers.Dense(2)(x)])
@@ -174,7 +174,7 @@ def replicate_targets(targets: Any, model: keras.Model) -> Any:
     Returns:
         ``targets`` for a single-output model, else a tuple with one copy per output.
 
-    Example:
+    Examples:
         >>> import keras
         >>> x = keras.Input((4,))
         >>> model = keras.Model(x, [keras.layers.Dense(3)(x), keras.layers.Dense(3)(x)])

@@ -77,7 +77,7 @@ def recalibrate_batchnorm(
     Raises:
         ValueError: the model has no BatchNormalization layer, or ``data`` is empty.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization()])
         >>> x = np.arange(12, dtype="float32").reshape(4, 3)

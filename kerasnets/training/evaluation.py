@@ -83,7 +83,7 @@ def resize_shorter_side(images: Any, size: int, *, interpolation: str = "bilinea
     Returns:
         Tensor ``(batch, H', W', C)`` with ``min(H', W') == size`` (antialiased when shrinking).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> resize_shorter_side(np.zeros((1, 20, 40, 3)), 10).shape
         (1, 10, 20, 3)
@@ -120,7 +120,7 @@ def ten_crop_boxes(image_size: Any, crop_size: Any = 224) -> list[tuple[int, int
     Raises:
         ValueError: a crop larger than the image.
 
-    Example:
+    Examples:
         >>> ten_crop_boxes(256, 224)[:5]
         [(0, 0, 224, 224, False), (0, 32, 224, 224, False), (32, 0, 224, 224, False), (32, 32, 224, 224, False), (16, 16, 224, 224, False)]
     """
@@ -158,7 +158,7 @@ def grid_crop_boxes(
     Returns:
         List of ``grid**2 * (2 if flip else 1)`` boxes ``(top, left, h, w, flipped)``.
 
-    Example:
+    Examples:
         >>> [b[:2] for b in grid_crop_boxes(256, 224, grid=3, flip=False)][:3]
         [(0, 0), (0, 16), (0, 32)]
     """
@@ -199,7 +199,7 @@ def ten_crop(images: Any, crop_size: Any = 224) -> Any:
     Returns:
         Stacked crops.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> ten_crop(np.zeros((2, 8, 8, 3)), 6).shape
         (10, 2, 6, 6, 3)
@@ -221,7 +221,7 @@ def multi_crop(images: Any, crop_size: Any = 224, *, grid: int = 5, flip: bool =
     Returns:
         Stacked crops in :func:`grid_crop_boxes` order.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> multi_crop(np.zeros((1, 10, 10, 3)), 8, grid=2).shape
         (8, 1, 8, 8, 3)
@@ -276,7 +276,7 @@ def predict_ten_crop(
     Returns:
         ``(batch, classes)`` averaged probabilities.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
         ...                           keras.layers.Dense(4, activation="softmax")])
@@ -326,7 +326,7 @@ def predict_multi_crop(
     Returns:
         ``(batch, classes)`` averaged probabilities.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
         ...                           keras.layers.Dense(4, activation="softmax")])
@@ -462,7 +462,7 @@ def to_fully_convolutional(
         ValueError: no Flatten, a head layer that is not per-position, a
             multi-output model, or an unknown ``average``.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same"),
         ...     keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
@@ -549,7 +549,7 @@ def predict_dense(
     Returns:
         ``(batch, classes)`` averaged outputs.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
         ...                           keras.layers.Dense(5, activation="softmax")])

@@ -39,7 +39,7 @@ def smooth_labels(labels: Any, epsilon: float = 0.1, *, num_classes: int | None 
     Raises:
         ValueError: ``epsilon`` outside [0, 1], or integer labels without ``num_classes``.
 
-    Example:
+    Examples:
         >>> [round(float(v), 3) for v in smooth_labels([1], 0.1, num_classes=4)[0]]
         [0.025, 0.925, 0.025, 0.025]
     """
@@ -74,7 +74,7 @@ class LabelSmoothingCrossentropy(keras.losses.Loss):
         name: loss name.
         dtype: loss dtype.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> loss = LabelSmoothingCrossentropy(0.1, sparse=True)
         >>> round(float(loss(np.array([0]), np.array([[0.5, 0.5]]))), 4)  # -log 0.5
@@ -134,7 +134,7 @@ def label_smoothing_loss(
     Returns:
         A ``keras.losses.Loss``.
 
-    Example:
+    Examples:
         >>> label_smoothing_loss(0.1).epsilon
         0.1
     """

@@ -66,7 +66,7 @@ class MomentumSGD(keras.optimizers.Optimizer):
         ValueError: a negative learning rate / weight decay or a momentum
             outside [0, 1).
 
-    Example:
+    Examples:
         >>> opt = MomentumSGD(learning_rate=0.01, momentum=0.9, weight_decay=5e-4)
         >>> opt.get_config()["weight_decay"]
         0.0005
@@ -127,7 +127,7 @@ def global_norm(gradients: Sequence[Any]) -> Any:
     Returns:
         Scalar tensor.
 
-    Example:
+    Examples:
         >>> float(global_norm([keras.ops.ones((2,)) * 3.0, keras.ops.ones((1,)) * 4.0]))  # sqrt(9+9+16)
         5.830951690673828
     """
@@ -160,7 +160,7 @@ def clip_by_global_norm(gradients: Sequence[Any], max_norm: float) -> tuple[list
     Raises:
         ValueError: ``max_norm <= 0``.
 
-    Example:
+    Examples:
         >>> clipped, norm = clip_by_global_norm([keras.ops.convert_to_tensor([3.0, 4.0])], 1.0)
         >>> [round(float(v), 3) for v in clipped[0]], float(norm)
         ([0.6, 0.8], 5.0)
@@ -202,7 +202,7 @@ def divide_on_plateau(
         A configured ``keras.callbacks.ReduceLROnPlateau``. The optimiser's
         learning rate must be a float (not a schedule).
 
-    Example:
+    Examples:
         >>> cb = divide_on_plateau(patience=2)
         >>> cb.factor, cb.monitor, cb.mode
         (0.1, 'val_accuracy', 'max')
@@ -246,7 +246,7 @@ def step_decay(
     Returns:
         A ``LearningRateSchedule`` (with ``steps_per_epoch``) or a callback.
 
-    Example:
+    Examples:
         >>> schedule = step_decay(0.045, decay_rate=0.94, decay_epochs=2, steps_per_epoch=10)
         >>> round(float(schedule(40)), 6)  # epoch 4 -> two decays
         0.039762
@@ -300,7 +300,7 @@ def warmup_cosine(
     Returns:
         ``keras.optimizers.schedules.CosineDecay``.
 
-    Example:
+    Examples:
         >>> s = warmup_cosine(0.01, total_steps=100, warmup_fraction=0.1)
         >>> round(float(s(10)), 6), round(float(s(100)), 6)
         (0.01, 0.0)

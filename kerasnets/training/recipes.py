@@ -447,7 +447,7 @@ _RECIPES: dict[str, Callable[..., dict]] = {
 def list_recipes() -> list[str]:
     """Names accepted by :func:`recipe`.
 
-    Example:
+    Examples:
         >>> "vgg" in list_recipes()
         True
     """
@@ -457,7 +457,7 @@ def list_recipes() -> list[str]:
 def recipe_parameters(name: str) -> dict[str, Any]:
     """The overridable parameters of a recipe and their defaults.
 
-    Example:
+    Examples:
         >>> recipe_parameters("mnist")["epochs"]
         15
     """
@@ -509,7 +509,7 @@ def recipe(name: str, **overrides: Any) -> Recipe:
             an override the recipe does not have (the message lists them), or
             an invalid value.
 
-    Example:
+    Examples:
         >>> r = recipe("alexnet", learning_rate=0.02, augment=False)
         >>> float(r.optimizer.learning_rate), r.batch_size, r.augmentation is None
         (0.019999999552965164, 128, True)
