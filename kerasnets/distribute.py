@@ -220,7 +220,7 @@ def shard_by_data(dataset):
 
 
 def _multi_worker(strategy) -> bool:
-    tf = _tf()
+    tf = _tf(need_tf_backend=False)
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
@@ -279,10 +279,11 @@ def fit(model, dataset, *, strategy: Any = None, **fit_kwargs):
         ...     model = kerasnets.lenet5(); model.compile("sgd", "sparse_categorical_crossentropy")
         >>> fit(model, shard_by_data(ds), strategy=strategy, epochs=2, steps_per_epoch=100)  # doctest: +SKIP
     """
-    tf = _tf()
-    strategy = strategy or model.distribute_strategy
-    if not _multi_worker(strategy):
+    strategy = strategy or getattr(model, "distribute_strategy", None)
+    if strategy is None or not _multi_worker(strategy):
+        # Single worker (any backend, JAX included): plain model.fit.
         return model.fit(dataset, **fit_kwargs)
+    tf = _tf()
     if not isinstance(dataset, tf.data.Dataset):
         raise TypeError(
             "Multi-worker training takes a tf.data.Dataset of (x, y) global batches. "

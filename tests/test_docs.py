@@ -46,7 +46,7 @@ def test_doc_block_runs(page, index, lang, body, tmp_path, monkeypatch):
         exec(compile(body, f"{page.name}#{index}", "exec"), namespace)
         return
     commands = []
-    for line in body.splitlines():
+    for line in body.replace("\\\n", " ").splitlines():
         line = line.split("  #")[0].strip()
         if line.startswith(RUNNABLE):
             commands.extend(part.strip() for part in line.split("&&"))
