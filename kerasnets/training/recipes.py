@@ -171,6 +171,47 @@ def _alexnet(
     }
 
 
+def _sgd_scale_jitter(
+    doc: str,
+    *,
+    learning_rate, momentum, weight_decay, batch_size, epochs, patience, label_smoothing, clipnorm,
+    scale, crop_size, lighting_stddev, value_range, augment, sparse, from_logits, seed,
+) -> dict:
+    """The recipe shape VGG and ResNet share: momentum SGD, /10 on plateau, scale jittering + crop."""
+    return {
+        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
+        "loss": _loss(label_smoothing, sparse, from_logits),
+        "metrics": _metrics(sparse, top5=True),
+        "callbacks": [divide_on_plateau(patience=patience)],
+        "augmentation": _aug.vgg_augmentation(
+            scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
+        )
+        if augment
+        else None,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "doc": doc,
+    }
+
+
+_VGG_DOC = (
+    "VGG (Simonyan & Zisserman 2015): mini-batch gradient descent, batch 256, momentum 0.9, L2 "
+    "5e-4, dropout 0.5 on the first two FC layers (in the model), lr 1e-2 divided by 10 when the "
+    "validation accuracy stops improving (3 times, 370K iterations = 74 epochs); training scale "
+    "S = 256 or 384 (single-scale, scale=256) or S in [256, 512] (scale jittering, the default), "
+    "random 224 crop, flips, RGB colour shift. VGG-16 with jittering: 25.6/8.1% top-1/top-5 val "
+    "error at a single test scale, 24.8/7.5 multi-scale, 24.4/7.2 multi-crop + dense."
+)
+
+_RESNET_DOC = (
+    "ResNet on ImageNet (He et al. 2015, section 3.4): SGD, batch 256, lr 0.1 divided by 10 when "
+    "the error plateaus, up to 60e4 iterations (~120 epochs), weight decay 1e-4, momentum 0.9, no "
+    "dropout; shorter side randomly sampled in [256, 480], random 224 crop, flips, standard colour "
+    "augmentation. ResNet-152: 21.43/5.71% top-1/top-5 val error (10-crop), 4.49% top-5 single "
+    "model multi-scale."
+)
+
+
 def _vgg(
     *,
     learning_rate: float = 0.01,
@@ -190,27 +231,7 @@ def _vgg(
     from_logits: bool = False,
     seed: int | None = None,
 ) -> dict:
-    return {
-        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": [divide_on_plateau(patience=patience)],
-        "augmentation": _aug.vgg_augmentation(
-            scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-        )
-        if augment
-        else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": (
-            "VGG (Simonyan & Zisserman 2015): mini-batch gradient descent, batch 256, momentum 0.9, L2 "
-            "5e-4, dropout 0.5 on the first two FC layers (in the model), lr 1e-2 divided by 10 when the "
-            "validation accuracy stops improving (3 times, 370K iterations = 74 epochs); training scale "
-            "S = 256 or 384 (single-scale, scale=256) or S in [256, 512] (scale jittering, the default), "
-            "random 224 crop, flips, RGB colour shift. VGG-16 with jittering: 25.6/8.1% top-1/top-5 val "
-            "error at a single test scale, 24.8/7.5 multi-scale, 24.4/7.2 multi-crop + dense."
-        ),
-    }
+    return _sgd_scale_jitter(_VGG_DOC, **locals())
 
 
 def _resnet(
@@ -232,26 +253,7 @@ def _resnet(
     from_logits: bool = False,
     seed: int | None = None,
 ) -> dict:
-    return {
-        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": [divide_on_plateau(patience=patience)],
-        "augmentation": _aug.vgg_augmentation(
-            scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-        )
-        if augment
-        else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": (
-            "ResNet on ImageNet (He et al. 2015, section 3.4): SGD, batch 256, lr 0.1 divided by 10 when "
-            "the error plateaus, up to 60e4 iterations (~120 epochs), weight decay 1e-4, momentum 0.9, no "
-            "dropout; shorter side randomly sampled in [256, 480], random 224 crop, flips, standard colour "
-            "augmentation. ResNet-152: 21.43/5.71% top-1/top-5 val error (10-crop), 4.49% top-5 single "
-            "model multi-scale."
-        ),
-    }
+    return _sgd_scale_jitter(_RESNET_DOC, **locals())
 
 
 def _resnet_cifar(
