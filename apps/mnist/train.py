@@ -154,10 +154,12 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         Returns:
             The global step (optimizer iterations) restored, 0 without a backup.
         """
-        if not os.path.exists(self._weights_path):
-            return 0
+        # Build the optimizer first, backup or not: under a multi-worker strategy creating
+        # variables is a collective step every worker must take together.
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
+        if not os.path.exists(self._weights_path):
+            return 0
         try:
             model.load_weights(self._weights_path)
         except Exception as exc:  # a kill during the save leaves a truncated HDF5 file
@@ -324,6 +326,9 @@ def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), **o
     backup = ResumableBackup(os.path.join(out_dir, "backup"), save_freq=cfg.checkpoint_every)
     with strategy.scope():
         start = backup.restore(model)
+    # Every worker restores its own backup (the weights are identical on all workers);
+    # they must agree on the step, or their collective ops would not line up.
+    _distribute.check_workers_agree("resumed_from_step", start, strategy)
     if start == 0 and os.path.exists(os.path.join(out_dir, "history.csv")):
         os.remove(os.path.join(out_dir, "history.csv"))  # a fresh run, not a resumed one
     app_callbacks = [keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True)]
@@ -333,7 +338,8 @@ def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), **o
     app_callbacks += list(callbacks)
 
     augment = pipeline.AugmentConfig(cfg.rotation, cfg.scale, cfg.shift, cfg.hflip)
-    val = pipeline.eval_dataset(x_test, y_test, num_classes=data.num_classes) if cfg.validate else None
+    val = (_distribute.shard_by_data(pipeline.eval_dataset(x_test, y_test, num_classes=data.num_classes))
+           if cfg.validate else None)
 
     def stream(first_step):
         return pipeline.train_stream(x_train, y_train, batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,
@@ -353,8 +359,9 @@ def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), **o
 
     test_accuracy = None
     if len(x_test):
-        test_accuracy = float(model.evaluate(pipeline.eval_dataset(x_test, y_test, num_classes=data.num_classes),
-                                             verbose=0, return_dict=True)["accuracy"])
+        test_data = _distribute.shard_by_data(pipeline.eval_dataset(x_test, y_test, num_classes=data.num_classes))
+        test_accuracy = float(_distribute.evaluate(model, test_data, strategy=strategy, verbose=0,
+                                                   return_dict=True)["accuracy"])
     model.save(os.path.join(out_dir, "model.keras"))
     metrics = {"test_accuracy": test_accuracy, "train_seconds": train_seconds, "resumed_from_step": start,
                "total_steps": total, "precision": precision, "jit_compile": resolve_jit_compile(cfg.jit_compile),
