@@ -22,6 +22,16 @@ data: MNIST / Fashion-MNIST are read from the Keras cache (~/.keras/datasets), t
 See docs/apps/mnist.md."""
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" only where the help does not already say it and X means something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.nargs == 0 or action.default in (None, [], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def _flag_bool(parser, name, default, help_text):
     group = parser.add_mutually_exclusive_group()
     dest = name.replace("-", "_")
@@ -51,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="never try the Keras downloader when the data is missing")
 
     t = sub.add_parser("train", help="train a model (resumes an interrupted run in the same --run-dir)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     data_args(t)
     t.add_argument("--model", default="lenet5", help="a registered kerasnets model that takes small inputs "
                    "(lenet5, resnet20, nin_cifar, ...); inputs are padded/resized to its size")
@@ -92,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Keras progress output: 1 progress bar, 2 one line per epoch, 0 silent")
 
     e = sub.add_parser("evaluate", help="test accuracy, per-class accuracy, PNGs (curves, confusion, errors)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     e.add_argument("--run-dir", required=True, help="the training run folder (or a .keras file)")
     e.add_argument("--dataset", default=None, help="override the run's dataset")
     e.add_argument("--data-dir", default=None, help="override the run's data folder")
@@ -102,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("predict", help="classify image files (PNG/JPEG/...) or IDX files",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     p.add_argument("inputs", nargs="+", help="image files or IDX image files")
     p.add_argument("--run-dir", required=True, help="the training run folder (or a .keras file)")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
@@ -113,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
 
     x = sub.add_parser("export", help="write a TF-Serving SavedModel taking raw uint8 28x28 images",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     x.add_argument("--run-dir", required=True, help="the training run folder (or a .keras file)")
     x.add_argument("--export-dir", required=True, help="TF Serving base folder; the model goes to EXPORT_DIR/VERSION")
     x.add_argument("--version", type=int, default=None, help="version number (default: next free)")
