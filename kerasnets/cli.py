@@ -16,16 +16,36 @@ Argument errors exit with status 2 and a message naming the value; a failed
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Callable, Sequence
 
-__all__ = ["main", "build_parser", "SUBCOMMANDS"]
+__all__ = ["main", "build_parser", "SUBCOMMANDS", "builder_option"]
 
 _FORMATS = ("table", "markdown", "csv")
 
 
 class UsageError(Exception):
     """A bad command-line value; printed without a traceback, exit status 2."""
+
+
+def builder_option(text: str) -> tuple[str, object]:
+    """Parse a ``KEY=VALUE`` builder option; VALUE is read as JSON when it parses, else kept as text.
+
+    The ``type=`` of the apps' ``--backbone-option`` / ``--model-option`` flags, so
+    ``batch_norm=true`` gives ``("batch_norm", True)``, ``filters=[32,64,256]`` a list,
+    ``form=modern`` the string ``"modern"``.
+
+    Raises:
+        argparse.ArgumentTypeError: no ``=`` or an empty key.
+    """
+    key, sep, value = str(text).partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (VALUE as JSON, e.g. lrn=false), got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def _console(stream=None):

@@ -61,3 +61,17 @@ def test_parser_is_extensible():
     parser = build_parser()
     assert {"list", "summary"} <= set(parser._subparsers._group_actions[0].choices)
     assert len(SUBCOMMANDS) >= 2
+
+
+def test_builder_option_parses_json_values_and_names_bad_input():
+    import argparse
+
+    from kerasnets.cli import builder_option
+
+    assert builder_option("batch_norm=true") == ("batch_norm", True)
+    assert builder_option("filters=[32, 64, 256]") == ("filters", [32, 64, 256])
+    assert builder_option("form=modern") == ("form", "modern")
+    assert builder_option(" dropout = 0.2") == ("dropout", 0.2)
+    for bad in ("lrn", "=1"):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"expected KEY=VALUE.*got {bad!r}"):
+            builder_option(bad)

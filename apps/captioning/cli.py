@@ -22,6 +22,8 @@ import os
 import sys
 import time
 
+from kerasnets.cli import builder_option
+
 __all__ = ["main", "build_parser"]
 
 _DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "kerasnets", "captioning")
@@ -104,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = t.add_argument_group("encoder")
     g.add_argument("--backbone", default="vgg16", help="any kerasnets model (kerasnets.list_models()); built "
                    "with include_top=False, its last feature map is attended over (default vgg16)")
+    g.add_argument("--backbone-option", type=builder_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="extra backbone builder argument, VALUE as JSON; repeatable "
+                   "(e.g. form=modern batch_norm=true for lenet5)")
     g.add_argument("--encoder-weights", default=None,
                    help="backbone .weights.h5 file (e.g. ImageNet weights saved from the matching "
                    "keras.applications model); default: random initialisation (frozen unless --train-encoder)")
@@ -240,7 +245,8 @@ def cmd_train(args) -> int:
         )
     (train, val, _), data_notes = _splits_from(args)
     config = CaptionerConfig(
-        backbone=args.backbone, image_size=args.image_size, preprocess=args.preprocess, cell=args.cell,
+        backbone=args.backbone, backbone_options=dict(args.backbone_option), image_size=args.image_size,
+        preprocess=args.preprocess, cell=args.cell,
         units=args.units, embed_dim=args.embed_dim, attention=args.attention,
         attention_units=args.attention_units, dropout=args.dropout, use_cudnn=_cudnn(args.use_cudnn),
         max_length=args.max_length, vocab_size=args.vocab_size,

@@ -65,6 +65,8 @@ class CaptionerConfig:
 
     Attributes:
         backbone: a kerasnets model name (``kerasnets.list_models()``).
+        backbone_options: extra keyword arguments of the backbone builder
+            (e.g. ``{"form": "modern", "batch_norm": True}`` for ``lenet5``).
         image_size: encoder input side length (images are resized to it).
         preprocess: one of :data:`PREPROCESSING`.
         cell: ``"gru"`` or ``"lstm"``.
@@ -80,6 +82,7 @@ class CaptionerConfig:
     """
 
     backbone: str = "vgg16"
+    backbone_options: dict = dataclasses.field(default_factory=dict)
     image_size: int = 224
     preprocess: str = "symmetric"
     cell: str = "gru"
@@ -96,6 +99,9 @@ class CaptionerConfig:
     def validate(self) -> "CaptionerConfig":
         """Check every field (ValueError/TypeError naming the field and value)."""
         kerasnets.get_spec(self.backbone)
+        if not isinstance(self.backbone_options, dict) or not all(isinstance(k, str) for k in self.backbone_options):
+            raise TypeError("`backbone_options` must be a dict of builder keyword arguments. "
+                            f"Received: backbone_options={self.backbone_options!r}")
         check_positive_int("image_size", self.image_size)
         check_choice("preprocess", self.preprocess, PREPROCESSING)
         check_choice("cell", self.cell, CELLS)
@@ -161,7 +167,8 @@ def build_encoder(config: CaptionerConfig, *, weights: str | None = None) -> ker
     """
     size = config.image_size
     backbone = kerasnets.get_model(
-        config.backbone, include_top=False, weights=weights, input_shape=(size, size, 3), pooling=None
+        config.backbone, include_top=False, weights=weights, input_shape=(size, size, 3), pooling=None,
+        **config.backbone_options,
     )
     out_shape = tuple(backbone.output.shape[1:])
     if len(out_shape) != 3 or None in out_shape:

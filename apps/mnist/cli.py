@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from kerasnets.cli import builder_option
+
 __all__ = ["build_parser", "main", "export_run"]
 
 _EPILOG = """examples:
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(t)
     t.add_argument("--model", default="lenet5", help="a registered kerasnets model that takes small inputs "
                    "(lenet5, resnet20, nin_cifar, ...); inputs are padded/resized to its size")
-    t.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+    t.add_argument("--model-option", type=builder_option, action="append", default=[], metavar="KEY=VALUE",
                    help="builder option, repeatable (lenet5 default: form=modern); values are parsed as JSON "
                         "when possible")
     t.add_argument("--run-dir", default="runs/mnist", help="output folder: config, history.csv, TensorBoard logs "
@@ -132,19 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_options(pairs: list) -> dict:
-    options = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ValueError(f"`--model-option` must be KEY=VALUE. Received: --model-option={pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def _class_names(run_dir: str) -> list | None:
     path = os.path.join(run_dir, "data.json")
     if os.path.isfile(path):
@@ -199,7 +188,7 @@ def _print_table(title: str, columns: list, rows: list) -> None:
 def _train(args) -> int:
     from apps.mnist.train import TrainConfig, train
 
-    options = _model_options(args.model_option)
+    options = dict(args.model_option)
     if args.model.lower() == "lenet5":
         options = {"form": "modern", **options}
     verbose = "auto" if args.verbose == "auto" else int(args.verbose)

@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from kerasnets.cli import builder_option
+
 __all__ = ["main", "build_parser"]
 
 _EPILOG = """\
@@ -63,16 +65,6 @@ def _fraction(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return value
-
-
-def _option(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (VALUE as JSON, e.g. lrn=false), got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
 
 
 def _add_data(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -140,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--backbone", default="alexnet",
                    help="a kerasnets model name (kerasnets.list_models()), built with include_top=False "
                    "(default: alexnet, as in the paper; vgg16 is the stronger choice)")  # fmt: skip
-    g.add_argument("--backbone-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+    g.add_argument("--backbone-option", type=builder_option, action="append", default=[], metavar="KEY=VALUE",
                    help="extra backbone builder argument, VALUE as JSON; repeatable (e.g. lrn=false, towers=1)")  # fmt: skip
     g.add_argument("--input-size", type=_positive_int, default=64,
                    help="side of the warped region fed to the CNN (default: 64, the CPU recipe; the paper: 227, "

@@ -15,6 +15,12 @@ paper's Euclidean RBF units (which had fixed, not learned, parameters).
 
 Hand count of this layout (both forms): C1 156 + C3 2,416 + C5 48,120 + F6 10,164 +
 output 850 = 61,706 parameters.
+
+Beyond the paper (off by default, so the default count stays 61,706): ``filters`` and
+``units`` widen the layers, ``batch_norm`` puts batch normalisation after every
+convolution and F6 (the convolutions then drop their biases, as in d2l.ai's "LeNet with
+batch normalization"), ``dropout`` drops F6's input and output. The MNIST app's
+Fashion-MNIST recipe uses ``filters=(32, 64, 256), units=128, batch_norm=True``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 from keras import layers
 
 from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_choice, check_input_shape
+from kerasnets._validation import check_bool, check_choice, check_fraction, check_input_shape, check_positive_int
 from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
 
 __all__ = ["lenet5"]
@@ -56,6 +62,10 @@ def lenet5(
     classifier_activation="softmax",
     form="classic",
     activation=None,
+    filters=(6, 16, 120),
+    units=84,
+    batch_norm=False,
+    dropout=0.0,
     name="lenet5",
 ):
     """LeNet-5 (LeCun et al. 1998).
@@ -69,6 +79,11 @@ def lenet5(
         {common_args}
         form: ``"classic"`` (tanh, average pooling) or ``"modern"`` (ReLU, max pooling).
             ``activation`` overrides the form's nonlinearity.
+        filters: output maps of C1, C3 and C5 (the paper: 6, 16, 120).
+        units: units of F6 (the paper: 84).
+        batch_norm: batch normalisation after C1, C3, C5 and F6, before the nonlinearity
+            (not in the paper; convolutions and F6 then have no bias).
+        dropout: dropout rate on F6's input and output (0: none, the paper).
 
     Returns:
         A ``keras.Model`` with layers ``c1, s2, c3, s4, c5, f6, predictions``.
@@ -79,6 +94,12 @@ def lenet5(
         61706
     """
     check_choice("form", form, tuple(_FORMS))
+    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") or len(filters) != 3:
+        raise ValueError(f"`filters` must be three integers (C1, C3, C5). Received: filters={filters!r}")
+    filters = tuple(check_positive_int(f"filters[{i}]", f) for i, f in enumerate(filters))
+    units = check_positive_int("units", units)
+    check_bool("batch_norm", batch_norm)
+    dropout = check_fraction("dropout", dropout)
     default_act, pool_cls = _FORMS[form]
     activation = default_act if activation is None else activation
     args = prepare(
@@ -113,18 +134,23 @@ def lenet5(
     x = img
     if pad_h or pad_w:
         x = layers.ZeroPadding2D(((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)), name="pad")(x)
-    x = layers.Conv2D(6, 5, name="c1")(x)
-    x = apply_activation(x, activation, "c1_act")
-    x = pool_cls(2, name="s2")(x)
-    x = layers.Conv2D(16, 5, name="c3")(x)
-    x = apply_activation(x, activation, "c3_act")
-    x = pool_cls(2, name="s4")(x)
-    x = layers.Conv2D(120, 5, name="c5")(x)
-    x = apply_activation(x, activation, "c5_act")
+    for index, (layer, pool) in enumerate((("c1", "s2"), ("c3", "s4"), ("c5", None))):
+        x = layers.Conv2D(filters[index], 5, use_bias=not batch_norm, name=layer)(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"{layer}_bn")(x)
+        x = apply_activation(x, activation, f"{layer}_act")
+        if pool:
+            x = pool_cls(2, name=pool)(x)
     if args.include_top:
         x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(84, name="f6")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name="f6_dropout")(x)
+        x = layers.Dense(units, use_bias=not batch_norm, name="f6")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name="f6_bn")(x)
         x = apply_activation(x, activation, "f6_act")
+        if dropout:
+            x = layers.Dropout(dropout, name="predictions_dropout")(x)
         x = layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
     else:
         x = global_pool(x, args.pooling)

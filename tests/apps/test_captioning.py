@@ -255,5 +255,7 @@ def test_config_validation():
         CaptionerConfig(backbone="resnet9000").validate()
     with pytest.raises(ValueError, match="dropout"):
         CaptionerConfig(dropout=1.5).validate()
+    with pytest.raises(TypeError, match=r"`backbone_options` must be a dict.*Received: backbone_options=\['lrn'\]"):
+        CaptionerConfig(backbone_options=["lrn"]).validate()
     with pytest.raises(FileNotFoundError, match="missing config.json"):
         Captioner.load("/nonexistent/model")

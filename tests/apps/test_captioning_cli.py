@@ -58,11 +58,16 @@ def test_train_evaluate_caption_export(tmp_path, capsys):
 def test_train_encoder_end_to_end_without_cache(tmp_path, capsys):
     model = str(tmp_path / "model")
     rc = main(["train", "--data", "synthetic", "--scenes", "24", "--split", "16,4,4", "--backbone", "lenet5",
-               "--image-size", "32", "--units", "8", "--embed-dim", "8", "--attention-units", "8",
+               "--backbone-option", "form=modern", "--backbone-option", "batch_norm=true", "--image-size", "32", "--units", "8", "--embed-dim", "8", "--attention-units", "8",
                "--max-length", "8", "--epochs", "2", "--batch-size", "16", "--train-encoder", "--encoder-lr", "1e-4",
                "--out", model, "--cache-dir", str(tmp_path / "cache"), "--quiet"])
     assert rc == 0
-    notes = json.loads(open(f"{model}/config.json").read())["notes"]
+    saved = json.loads(open(f"{model}/config.json").read())
+    notes = saved["notes"]
+    assert saved["config"]["backbone_options"] == {"form": "modern", "batch_norm": True}
+    from apps.captioning.captioner import Captioner
+
+    assert any(layer.name == "c1_bn" for layer in Captioner.load(model).encoder.get_layer("lenet5").layers)
     assert notes["train_encoder"] is True and notes["encoder_learning_rate"] == 1e-4
     assert len(notes["history"]["loss"]) == 2 and "val_loss" in notes["history"]
     assert not (tmp_path / "cache").exists()  # no features cached when the encoder trains
