@@ -2,10 +2,10 @@
 
 Examples::
 
-    # generated scenes, LeNet-5 fine-tuned end to end: BLEU-4 ~0.81 in ~1.5 minutes on a CPU
+    # generated scenes, LeNet-5 with batch norm fine-tuned end to end: BLEU-4 ~0.99 in ~3 minutes on a CPU
     python -m apps.captioning train --data synthetic --scene-size 40 --backbone lenet5 --image-size 40 \\
-        --train-encoder --units 64 --dropout 0 --max-length 8 --lr 3e-3 --batch-size 32 --epochs 20 \\
-        --out runs/cap-synth
+        --backbone-option form=modern --backbone-option batch_norm=true --train-encoder --units 64 \\
+        --dropout 0 --max-length 8 --lr 3e-3 --batch-size 32 --epochs 20 --out runs/cap-synth
     # Flickr8k-1k (CSV + images/), fixed 800/100/100 split by image
     python -m apps.captioning train --data ../shared/data/flickr8k-1k/captions.txt \\
         --split 800,100,100 --backbone vgg16 --image-size 224 --out runs/cap-flickr

@@ -21,9 +21,10 @@ from apps.captioning.model import CaptionDecoder, CaptionerConfig
 from apps.captioning.text import END_ID, START_ID, UNK_ID, CaptionVocabulary
 from kerasnets.data.synthetic_captions import make_captioned_scenes
 
-# Small scenes and LeNet-5 (40 pixels in, a 3x3x120 map out, trained end to end) keep the file fast.
+# Small scenes and LeNet-5 with batch norm (40 pixels in, a 3x3x120 map out, trained end to end)
+# keep the file fast.
 SIZE = 40
-SYNTH = dict(backbone="lenet5", image_size=SIZE, units=64, embed_dim=32, attention_units=32, dropout=0.0, max_length=8)
+SYNTH = dict(backbone="lenet5", backbone_options={"form": "modern", "batch_norm": True}, image_size=SIZE, units=64, embed_dim=32, attention_units=32, dropout=0.0, max_length=8)
 
 
 def test_vocabulary_roundtrip_oov_and_truncation(tmp_path):
@@ -147,12 +148,12 @@ def test_beam_search_beats_greedy_on_a_known_table():
 @pytest.fixture(scope="module")
 def trained():
     keras.utils.set_random_seed(0)
-    train = make_captioned_scenes(600, image_size=SIZE, seed=1)
+    train = make_captioned_scenes(800, image_size=SIZE, seed=1)
     test = make_captioned_scenes(60, image_size=SIZE, seed=2)
     captions = [c for cs in train.captions for c in cs]
     captioner = Captioner.create(CaptionerConfig(**SYNTH), captions)
     before = keras.ops.convert_to_numpy(captioner.encoder.trainable_variables[0]).copy()
-    captioner.fit_end_to_end(train.images, np.repeat(np.arange(len(train)), 2), captions, epochs=10,
+    captioner.fit_end_to_end(train.images, np.repeat(np.arange(len(train)), 2), captions, epochs=20,
                              batch_size=32, learning_rate=3e-3, verbose=0)
     after = keras.ops.convert_to_numpy(captioner.encoder.trainable_variables[0])
     return captioner, test, np.abs(after - before).max()
@@ -170,15 +171,15 @@ def _colours_and_layout_right(caption, objects):
 
 
 def test_synthetic_scenes_learned_end_to_end(trained):
-    """The encoder is fine-tuned; colours and layout are learned, shapes mostly (see docs)."""
+    """The encoder is fine-tuned; the issue's bar: BLEU-4 >= 0.9 on held-out scenes, quickly on a CPU."""
     captioner, test, encoder_change = trained
     assert encoder_change > 1e-3 and captioner.notes["train_encoder"] is True
     untrained = CaptionDecoder(captioner.config, len(captioner.vocab))
     hyps = captioner.caption(test.images)
     scores = corpus_bleu_scores(test.captions, hyps)
     right = np.mean([_colours_and_layout_right(h, o) for h, o in zip(hyps, test.objects)])
-    assert right >= 0.7, (right, hyps[:5])
-    assert scores["bleu1"] >= 0.8 and scores["bleu4"] >= 0.55, (scores, hyps[:5])
+    assert right >= 0.9, (right, hyps[:5])
+    assert scores["bleu1"] >= 0.95 and scores["bleu4"] >= 0.9, (scores, hyps[:5])
     # The same features through an untrained decoder score far lower.
     feats = captioner.features(test.images)
     from apps.captioning.decoding import greedy_decode
@@ -186,7 +187,7 @@ def test_synthetic_scenes_learned_end_to_end(trained):
     base = [captioner.vocab.decode(t) for t in greedy_decode(untrained, feats, max_length=8).tokens]
     assert corpus_bleu_scores(test.captions, base, smoothing="method1")["bleu4"] < 0.2
     beam = captioner.caption(test.images, beam_size=3)
-    assert corpus_bleu_scores(test.captions, beam)["bleu4"] >= 0.55
+    assert corpus_bleu_scores(test.captions, beam)["bleu4"] >= 0.9
 
 
 def test_save_load_and_saved_model_export(trained, tmp_path):
