@@ -247,7 +247,7 @@ def shard_by_data(dataset):
     in-memory data (``from_tensor_slices``); sharding by data gives each worker a
     disjoint 1/num_workers of every global batch.
     """
-    tf = _tf()
+    tf = _tf(need_tf_backend=False)  # tf.data options only: fine under any Keras backend
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
