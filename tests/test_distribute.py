@@ -166,3 +166,15 @@ def test_default_strategy_works_on_the_jax_backend():
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "REFUSED" in proc.stdout and "Received: backend='jax'" in proc.stdout
+
+
+def test_non_chief_scratch_paths_are_per_run(monkeypatch, tmp_path):
+    # A non-chief worker's scratch copy must not be shared by two runs whose folders share a
+    # basename (a stale backup of one run would otherwise be resumed by the other).
+    monkeypatch.setattr(D, "is_chief", lambda strategy=None: False)
+    monkeypatch.setattr(D, "_task", lambda strategy: ("worker", 1))
+    a = D.worker_filepath(str(tmp_path / "a" / "run"), object())
+    b = D.worker_filepath(str(tmp_path / "b" / "run"), object())
+    assert a != b and os.path.basename(a) == os.path.basename(b) == "run"
+    assert a == D.worker_filepath(str(tmp_path / "a" / "run"), object())  # stable across restarts
+    assert os.sep + "worker_1" + os.sep in a and not a.startswith(str(tmp_path))

@@ -210,3 +210,6 @@ def test_help_lists_every_command_and_flag(capsys):
     for flag in ("--jit-compile", "--strategy", "--label-smoothing", "--precision", "--checkpoint-every",
                  "--data-dir", "--seed", "--model"):
         assert flag in text
+    flat = " ".join(text.split())
+    assert "(default: None)" not in flat and "(default: mnist-5k) (default: mnist-5k)" not in flat
+    assert "global batch size (default: 128)" in flat  # defaults that mean something are still shown
