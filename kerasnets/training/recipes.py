@@ -130,6 +130,42 @@ class _EpochWarmupCosine:
 # ---------------------------------------------------------------------------
 
 
+_ALEXNET_DOC = (
+    "AlexNet (Krizhevsky, Sutskever & Hinton 2012): SGD, batch 128, momentum 0.9, weight decay "
+    "5e-4 inside the momentum (v <- 0.9 v - 0.0005 eps w - eps g; w <- w + v), eps = 0.01 divided "
+    "by 10 when the validation error stops improving (three times), ~90 epochs; random 224x224 "
+    "crops of the 256x256 images + horizontal flips + PCA lighting (a ~ N(0, 0.1)); dropout 0.5 "
+    "in fc6/fc7 (in the model). Result: 37.5% top-1 / 17.0% top-5 test error on ILSVRC-2010 "
+    "(10-crop test, see predict_ten_crop)."
+)
+
+
+_SGD_ARGS = ("learning_rate", "momentum", "weight_decay", "batch_size", "epochs", "patience", "label_smoothing",
+             "clipnorm", "sparse", "from_logits")
+
+
+def _sgd_args(args: dict) -> dict:
+    """The arguments of :func:`_momentum_sgd_on_plateau` among a recipe's ``locals()``."""
+    return {key: args[key] for key in _SGD_ARGS}
+
+
+def _momentum_sgd_on_plateau(
+    doc: str, augmentation, *, learning_rate, momentum, weight_decay, batch_size, epochs, patience,
+    label_smoothing, clipnorm, sparse, from_logits,
+) -> dict:
+    """The recipe shape AlexNet, VGG and ResNet share: momentum SGD, learning rate /10 on plateau, top-5."""
+    return {
+        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
+        "loss": _loss(label_smoothing, sparse, from_logits),
+        "metrics": _metrics(sparse, top5=True),
+        "callbacks": [divide_on_plateau(patience=patience)],
+        "augmentation": augmentation,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "doc": doc,
+    }
+
+
 def _alexnet(
     *,
     learning_rate: float = 0.01,
@@ -148,27 +184,10 @@ def _alexnet(
     from_logits: bool = False,
     seed: int | None = None,
 ) -> dict:
-    return {
-        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": [divide_on_plateau(patience=patience)],
-        "augmentation": _aug.alexnet_augmentation(
-            crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-        )
-        if augment
-        else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": (
-            "AlexNet (Krizhevsky, Sutskever & Hinton 2012): SGD, batch 128, momentum 0.9, weight decay "
-            "5e-4 inside the momentum (v <- 0.9 v - 0.0005 eps w - eps g; w <- w + v), eps = 0.01 divided "
-            "by 10 when the validation error stops improving (three times), ~90 epochs; random 224x224 "
-            "crops of the 256x256 images + horizontal flips + PCA lighting (a ~ N(0, 0.1)); dropout 0.5 "
-            "in fc6/fc7 (in the model). Result: 37.5% top-1 / 17.0% top-5 test error on ILSVRC-2010 "
-            "(10-crop test, see predict_ten_crop)."
-        ),
-    }
+    augmentation = _aug.alexnet_augmentation(
+        crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
+    )
+    return _momentum_sgd_on_plateau(_ALEXNET_DOC, augmentation if augment else None, **_sgd_args(locals()))
 
 
 def _sgd_scale_jitter(
@@ -178,20 +197,10 @@ def _sgd_scale_jitter(
     scale, crop_size, lighting_stddev, value_range, augment, sparse, from_logits, seed,
 ) -> dict:
     """The recipe shape VGG and ResNet share: momentum SGD, /10 on plateau, scale jittering + crop."""
-    return {
-        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": [divide_on_plateau(patience=patience)],
-        "augmentation": _aug.vgg_augmentation(
-            scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-        )
-        if augment
-        else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": doc,
-    }
+    augmentation = _aug.vgg_augmentation(
+        scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
+    )
+    return _momentum_sgd_on_plateau(doc, augmentation if augment else None, **_sgd_args(locals()))
 
 
 _VGG_DOC = (
