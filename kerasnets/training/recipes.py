@@ -186,8 +186,8 @@ def _alexnet(
 ) -> dict:
     augmentation = _aug.alexnet_augmentation(
         crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-    )
-    return _momentum_sgd_on_plateau(_ALEXNET_DOC, augmentation if augment else None, **_sgd_args(locals()))
+    ) if augment else None
+    return _momentum_sgd_on_plateau(_ALEXNET_DOC, augmentation, **_sgd_args(locals()))
 
 
 def _sgd_scale_jitter(
@@ -199,8 +199,8 @@ def _sgd_scale_jitter(
     """The recipe shape VGG and ResNet share: momentum SGD, /10 on plateau, scale jittering + crop."""
     augmentation = _aug.vgg_augmentation(
         scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-    )
-    return _momentum_sgd_on_plateau(doc, augmentation if augment else None, **_sgd_args(locals()))
+    ) if augment else None
+    return _momentum_sgd_on_plateau(doc, augmentation, **_sgd_args(locals()))
 
 
 _VGG_DOC = (
