@@ -232,18 +232,22 @@ class Captioner:
         epochs = check_positive_int("epochs", epochs)
         batch_size = check_positive_int("batch_size", batch_size)
         self.compile(learning_rate=learning_rate, clipnorm=clipnorm, jit_compile=jit_compile)
-        ids = self.vocab.encode(captions, max_length=self.config.max_length)
-        data = CaptionBatches(features, image_index, ids, batch_size=batch_size, seed=seed)
+        return self._fit(self.decoder, features, image_index, captions, val, input_key="features",
+                         epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed)
+
+    def _fit(self, model, inputs, image_index, captions, val, *, input_key, epochs, batch_size, callbacks, verbose,
+             seed):
+        """``model.fit`` on caption batches of ``inputs`` (features or images); records the time."""
+        max_length = self.config.max_length
+        data = CaptionBatches(inputs, image_index, self.vocab.encode(captions, max_length=max_length),
+                              batch_size=batch_size, seed=seed, input_key=input_key)
         val_data = None
         if val is not None:
-            vf, vi, vc = val
-            val_data = CaptionBatches(
-                vf, vi, self.vocab.encode(vc, max_length=self.config.max_length), batch_size=batch_size, shuffle=False
-            )
+            v_inputs, v_index, v_captions = val
+            val_data = CaptionBatches(v_inputs, v_index, self.vocab.encode(v_captions, max_length=max_length),
+                                      batch_size=batch_size, shuffle=False, input_key=input_key)
         start = time.perf_counter()
-        history = self.decoder.fit(
-            data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose
-        )
+        history = model.fit(data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
         self.notes["epochs"] = epochs
         return history
@@ -307,19 +311,10 @@ class Captioner:
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
             jit_compile=jit_compile,
         )
-        ids = self.vocab.encode(captions, max_length=self.config.max_length)
-        data = CaptionBatches(images, image_index, ids, batch_size=batch_size, seed=seed, input_key="images")
-        val_data = None
         if val is not None:
-            vi_images, vi, vc = val
-            val_data = CaptionBatches(
-                self._check_images(vi_images), vi, self.vocab.encode(vc, max_length=self.config.max_length),
-                batch_size=batch_size, shuffle=False, input_key="images",
-            )
-        start = time.perf_counter()
-        history = model.fit(data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
-        self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
-        self.notes["epochs"] = epochs
+            val = (self._check_images(val[0]), val[1], val[2])
+        history = self._fit(model, images, image_index, captions, val, input_key="images", epochs=epochs,
+                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed)
         self.notes["train_encoder"] = True
         self.notes["encoder_learning_rate"] = enc_lr
         return history
