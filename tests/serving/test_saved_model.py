@@ -1,4 +1,4 @@
-"""SavedModel export for TF Serving (kerasnets/export.py, `kerasnets export`).
+"""SavedModel export for TF Serving (kerasnets/serving/, `kerasnets export`).
 
 No model server binary is installable here, so the checks are what a server relies on:
 the export loads in a fresh Python process where Keras cannot even be imported, its
@@ -19,7 +19,8 @@ import pytest
 import tensorflow as tf
 
 import kerasnets
-from kerasnets import export as E
+from kerasnets import serving as E
+from kerasnets.serving.signatures import output_is_probability
 from family_models import CLASSES, small_classifier, smallest_per_family
 
 TOP_K = 3
@@ -334,5 +335,109 @@ def test_softmax_is_detected_through_an_identity_output_layer():
     # the export must not apply a second softmax; logits models get one.
     base = kerasnets.lenet5()
     cast = keras.layers.Activation("linear", dtype="float32", name="probabilities")(base.output)
-    assert E._output_is_probability(keras.Model(base.input, cast))
-    assert not E._output_is_probability(kerasnets.lenet5(classifier_activation=None))
+    assert output_is_probability(keras.Model(base.input, cast))
+    assert not output_is_probability(kerasnets.lenet5(classifier_activation=None))
+
+
+# ---------------------------------------------------------------------------- preprocessing, GIF, ranges
+
+# The hand-written modes the export used before kerasnets.preprocessing (kept here as the reference).
+_OLD_MODES = {
+    None: lambda x: x,
+    "scale": lambda x: x / 255.0,
+    "tf": lambda x: x / 127.5 - 1.0,
+    "torch": lambda x: (x / 255.0 - tf.constant((0.485, 0.456, 0.406))) / tf.constant((0.229, 0.224, 0.225)),
+    "caffe": lambda x: x[..., ::-1] - tf.constant((103.939, 116.779, 123.68)),
+}
+
+
+@pytest.mark.parametrize("mode", list(_OLD_MODES))
+def test_graph_preprocessing_is_keras_preprocess_input_and_unchanged(mode):
+    from kerasnets.serving.signatures import preprocess_fn
+
+    pixels = tf.constant(np.random.default_rng(5).uniform(0, 255, (2, 9, 7, 3)).astype("float32"))
+    spec = [tf.TensorSpec([None, 9, 7, 3], tf.float32)]
+    new = tf.function(preprocess_fn(mode, 3), input_signature=spec)(pixels).numpy()
+    old = tf.function(_OLD_MODES[mode], input_signature=spec)(pixels).numpy()
+    assert np.abs(new - old).max() == 0.0
+    if mode not in (None, "scale"):
+        keras_fn = tf.function(lambda x: keras.applications.imagenet_utils.preprocess_input(x, mode=mode))
+        keras_ref = keras_fn.get_concrete_function(*spec)(pixels).numpy()
+        np.testing.assert_array_equal(new, keras_ref)
+
+
+def test_torch_export_serves_the_preprocessed_model(tmp_path):
+    model = kerasnets.nin_cifar(classes=4, input_shape=(16, 16, 3))
+    path = E.export_saved_model(model, tmp_path, preprocessing="torch", warmup=False)
+    x = np.random.default_rng(6).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
+    out = tf.saved_model.load(path).signatures["serving_default"](images=tf.constant(x))
+    ref = _predict(model, _OLD_MODES["torch"](tf.constant(x)).numpy())
+    np.testing.assert_allclose(out["probabilities"].numpy(), ref, atol=2e-6)
+    meta = json.loads(open(os.path.join(path, "assets.extra", "kerasnets_export.json")).read())
+    assert meta["preprocessing"] == "torch"
+
+
+def test_gif_is_served_by_a_one_channel_export(lenet, tmp_path):
+    from PIL import Image
+
+    grey = np.random.default_rng(7).integers(0, 256, (2, 32, 32, 1)).astype(np.uint8)
+    gifs = []
+    for i, img in enumerate(grey):
+        Image.fromarray(img[..., 0], "L").save(tmp_path / f"{i}.gif")
+        gifs.append((tmp_path / f"{i}.gif").read_bytes())
+    assert all(g[:3] == b"GIF" for g in gifs)
+    signatures = lenet["loaded"].signatures
+    from_gif = signatures["serving_bytes"](image_bytes=tf.constant(gifs))["probabilities"].numpy()
+    from_pixels = signatures["serving_default"](images=tf.constant(grey.astype("float32")))["probabilities"].numpy()
+    np.testing.assert_allclose(from_gif, from_pixels, atol=1e-6)
+    # A colour GIF becomes grey with tf.image.rgb_to_grayscale's ITU-R 601 weights.
+    colour = np.random.default_rng(8).integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    Image.fromarray(colour).save(tmp_path / "c.gif")
+    decoded = tf.io.decode_gif((tmp_path / "c.gif").read_bytes())[0]
+    expected = tf.cast(tf.image.rgb_to_grayscale(decoded), tf.float32)[tf.newaxis]
+    got = signatures["serving_bytes"](image_bytes=tf.constant([(tmp_path / "c.gif").read_bytes()]))["probabilities"]
+    ref = signatures["serving_default"](images=expected)["probabilities"]
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def uint8_export(tmp_path_factory):
+    model = kerasnets.lenet5(classes=CLASSES)
+    path = E.export_saved_model(model, tmp_path_factory.mktemp("u8"), image_dtype="uint8", warmup=False)
+    return {"model": model, "loaded": tf.saved_model.load(path)}
+
+
+@pytest.mark.parametrize("value", [300, -1, 256, 12.5])
+def test_rest_refuses_pixels_uint8_cannot_hold(uint8_export, value):
+    body = {"instances": np.full((1, 32, 32, 1), value).tolist()}
+    with pytest.raises(ValueError, match=rf"'images' must hold whole numbers in \[0, 255\] \(uint8\).*Received: images value {value}"):
+        E.run_rest_request(uint8_export["loaded"], body)
+
+
+def test_rest_uint8_edges_are_served_exactly(uint8_export):
+    x = np.zeros((1, 32, 32, 1), np.uint8)
+    x[0, :16] = 255
+    res = E.run_rest_request(uint8_export["loaded"], {"instances": x.tolist()})
+    ref = _predict(uint8_export["model"], x.astype("float32"))
+    np.testing.assert_allclose(res["predictions"][0]["probabilities"], ref[0], atol=1e-6)
+
+
+def test_rest_refuses_non_finite_floats(lenet):
+    x = np.zeros((1, 32, 32, 1))
+    x[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"'images' must hold finite numbers"):
+        E.run_rest_request(lenet["loaded"], {"inputs": x.tolist()})
+
+
+def test_deprecated_kerasnets_export_shim_warns_and_re_exports():
+    import importlib
+    import warnings
+
+    import kerasnets.export as old
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.reload(old)
+    assert any(issubclass(w.category, DeprecationWarning) and "kerasnets.serving" in str(w.message) for w in caught)
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(E, name), name
