@@ -9,9 +9,11 @@ with the vocabulary held as a constant in the graph. Signature ``serving_default
 * outputs ``caption``: ``string [batch]``, and ``token_ids``: ``int32 [batch, max_length]``
   (the produced ids, ``<end>`` = 3 and then padding 0).
 
-The version directory is written atomically like :func:`kerasnets.export.export_saved_model`
-(a hidden temporary directory inside the base directory, renamed into place; versions are
-numbered with :func:`kerasnets.export.next_version` and never overwritten).
+The version directory is written by :func:`kerasnets.serving.versions.write_version`, the
+same atomic versioned write as the classifier export: a hidden temporary directory inside the
+base directory, renamed into place; concurrent exports get distinct versions, an existing
+version is never overwritten, and the temporary directories of killed exports are removed by
+the next export.
 
 Example:
     >>> from apps.captioning.export import export_captioner  # doctest: +SKIP
@@ -24,8 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
@@ -93,13 +93,14 @@ def export_captioner(captioner, base_dir, version: int | None = None, *, max_len
         The path of the version directory.
 
     Raises:
-        FileExistsError: ``version`` already exists.
+        kerasnets.serving.VersionExistsError: ``version`` already exists (a FileExistsError).
+        kerasnets.serving.ExportError: the base directory cannot be written, naming the path.
         ValueError: a non-TensorFlow Keras backend, or bad arguments.
     """
     import keras
     import tensorflow as tf
 
-    from kerasnets.export import next_version
+    from kerasnets.serving.versions import write_version
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -109,16 +110,8 @@ def export_captioner(captioner, base_dir, version: int | None = None, *, max_len
     # Greedy decoding produces up to max_length words, then <end>: max_length + 1 steps.
     words = check_positive_int("max_length", captioner.config.max_length if max_length is None else max_length)
     steps = words + 1
-    base_dir = os.path.abspath(os.fspath(base_dir))
-    version = next_version(base_dir) if version is None else check_positive_int("version", version, minimum=0)
-    final = os.path.join(base_dir, str(version))
-    if os.path.exists(final):
-        raise FileExistsError(
-            f"Version {version} already exists in {base_dir}; versions are immutable. Received: version={version}"
-        )
-    os.makedirs(base_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base_dir)
-    try:
+
+    def write(tmp: str) -> None:
         archive = keras.export.ExportArchive()
         archive.track(captioner.encoder)
         archive.track(captioner.decoder)
@@ -140,15 +133,8 @@ def export_captioner(captioner, base_dir, version: int | None = None, *, max_len
                 f,
                 indent=2,
             )
-        for root, dirs, _ in os.walk(tmp):
-            for d in dirs:
-                os.chmod(os.path.join(root, d), 0o755)
-        os.chmod(tmp, 0o755)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+
+    return write_version(base_dir, write, version)
 
 
 def caption_with_saved_model(path: str, images) -> list[str]:
