@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from kerasnets.serving._deps import serving_module
+from kerasnets.serving.versions import ExportError
 
 __all__ = ["write_models_config"]
 
@@ -33,6 +34,7 @@ def write_models_config(
 
     Raises:
         ValueError: no models, an empty or duplicated name.
+        ExportError: ``path`` cannot be written (a folder, a missing or read-only parent), naming it.
 
     Examples:
         >>> text = write_models_config("/tmp/models.config", {"lenet5": "/srv/lenet5"})  # doctest: +SKIP
@@ -58,6 +60,14 @@ def write_models_config(
         entry.base_path = os.path.abspath(os.fspath(base))
         entry.model_platform = model_platform
     text = text_format.MessageToString(config)
-    with open(os.fspath(path), "w") as f:
-        f.write(text)
+    target = os.fspath(path)
+    try:
+        with open(target, "w") as f:
+            f.write(text)
+    except OSError as err:
+        raise ExportError(
+            f"Cannot write the models.config file {target!r}: {err.strerror or err}. Received: path={target!r}",
+            path=target,
+            errno=err.errno,
+        ) from None
     return text

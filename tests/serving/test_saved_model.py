@@ -286,6 +286,8 @@ def test_models_config_round_trips(tmp_path):
     assert {e.model_platform for e in entries} == {"tensorflow"}
     with pytest.raises(ValueError, match="unique"):
         E.write_models_config(path, [("a", "x"), ("a", "y")])
+    with pytest.raises(E.ExportError, match=r"Cannot write the models.config file '.*': Is a directory"):
+        E.write_models_config(tmp_path, {"lenet5": "serving/lenet5"})
 
 
 @pytest.mark.parametrize(

@@ -137,3 +137,45 @@ def test_bad_arguments(tmp_path, base, version, error, pattern):
     with pytest.raises(error, match=pattern):
         V.write_version(base, _write_files, version)
     assert os.listdir(tmp_path) == []
+
+
+LIGHT_IMPORTS = r"""
+import sys, types
+pkg = types.ModuleType("kerasnets")          # the package's directory, without running its __init__
+pkg.__path__ = [sys.argv[1]]
+sys.modules["kerasnets"] = pkg
+import warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+import kerasnets.serving, kerasnets.serving.cli, kerasnets.serving.versions, kerasnets.preprocessing
+import kerasnets.export
+heavy = sorted(m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+sys.modules["tensorflow"] = None             # as on a machine without TensorFlow
+from kerasnets.serving._deps import tensorflow
+try:
+    tensorflow()
+except ImportError as err:
+    print("ERROR=" + str(err))
+"""
+
+
+def test_serving_modules_import_light_and_name_tensorflow_when_absent():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "kerasnets"
+    proc = subprocess.run([sys.executable, "-c", LIGHT_IMPORTS, str(package)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    assert lines["HEAVY"] == ""  # neither the top package, Keras nor TensorFlow was imported
+    assert "needs TensorFlow (`pip install tensorflow`)" in lines["ERROR"]
+
+
+def test_the_serving_namespace_is_lazy_and_complete():
+    import kerasnets.serving as S
+
+    for name in S.__all__:
+        assert getattr(S, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        S.nope
