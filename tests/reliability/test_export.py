@@ -43,8 +43,6 @@ def _listing(base: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Model files, good and bad, and a file used where a folder is needed."""
-    import keras
-
     import kerasnets
     from kerasnets.training import LabelSmoothingCrossentropy
 
