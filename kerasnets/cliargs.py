@@ -200,8 +200,20 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
       (``%(default)s`` or the word "default") or X is None, False, empty or SUPPRESS;
       a ``--flag/--no-flag`` pair shows the flag that is on by default.
     - Appends ``(choices: a, b, c)`` when a flag has choices but a ``metavar`` hides them.
-    - Keeps the line breaks of the description and the epilog (examples stay readable).
+    - Keeps the line breaks of the description and the epilog (examples stay
+      readable): each line is wrapped on its own, indented lines are kept as written.
     """
+
+    def _fill_text(self, text, width, indent):
+        import textwrap
+
+        lines = []
+        for line in text.splitlines():
+            if not line.strip() or line[:1].isspace() or len(line) <= width:
+                lines.append(indent + line)
+            else:
+                lines.extend(textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(lines)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
