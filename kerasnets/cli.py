@@ -317,8 +317,9 @@ def build_parser(*, commands: Sequence[str] | None = None) -> argparse.ArgumentP
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction, help="print the kerasnets version and exit")
+    # Not `required=True`: argparse would then report a missing COMMAND before an unknown option
+    # (`kerasnets --verbose` saying "COMMAND is required"); parse_args checks both, unknown options first.
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    subparsers.required = True
     for sub in SUBCOMMANDS:
         child = subparsers.add_parser(
             sub.name,
@@ -331,6 +332,16 @@ def build_parser(*, commands: Sequence[str] | None = None) -> argparse.ArgumentP
             sub.add_arguments(child)
         child.set_defaults(func=sub.run)
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, reporting unknown options before a missing COMMAND."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "command", None) is None:
+        parser.error("the following arguments are required: COMMAND")
+    return args
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -355,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body(argv):
         parser = build_parser(commands=[command] if command else [])
-        args = parser.parse_args(argv)
+        args = parse_args(parser, argv)
         return args.func(args)
 
     return run_main(body, argv, prog=f"kerasnets {command}" if command else "kerasnets")
