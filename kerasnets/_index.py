@@ -104,6 +104,13 @@ def resolve_name(name: str) -> str | None:
 
 
 def main(argv=None) -> int:
+    """``python -m kerasnets._index [--check]``: rewrite (or only compare) the committed index."""
+    from kerasnets.cliargs import run_main
+
+    return run_main(_main, argv, prog="python -m kerasnets._index")
+
+
+def _main(argv) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m kerasnets._index",
         description="Regenerate kerasnets/_index_data.py (the CLI's light registry index) from the live registry.",
