@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     print("| command | median s | ratio to `import keras` | exit status | stderr lines |")
     print("|---|---:|---:|---|---:|")
     for row in rows:
-        print(f"| `{row['command']}` | {row['median_s']:.2f} | {row['ratio']:.2f} | "
+        print(f"| `{row['command']}` | {row['median_s']:.2f} | {row['ratio']:.3f} | "
               f"{','.join(map(str, row['status']))} | {row['stderr_lines']} |")
     if args.json:
         with open(args.json, "w") as fh:

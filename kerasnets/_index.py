@@ -1,7 +1,7 @@
 """A light index of the model registry, for the CLI's fast paths.
 
 ``kerasnets list``, ``--help`` and the name checks of usage errors (with
-close-match hints) read :data:`kerasnets._index_data.MODELS`, a generated
+close-match hints) read ``kerasnets._index_data.MODELS``, a generated
 table of every registered model's metadata, instead of importing the model
 code (which imports keras and TensorFlow: seconds instead of milliseconds).
 
@@ -68,7 +68,7 @@ def render_index(index: dict[str, dict[str, Any]]) -> str:
 
 
 def models() -> dict[str, dict[str, Any]]:
-    """The committed index: registered name -> metadata (see :data:`FIELDS`)."""
+    """The committed index: registered name -> metadata (see ``FIELDS``)."""
     from kerasnets._index_data import MODELS
 
     return MODELS

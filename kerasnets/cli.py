@@ -12,13 +12,13 @@ interrupted (Ctrl-C). See docs/cli.md.
 
 Speed: ``--help``, usage errors and ``kerasnets list`` import neither keras nor
 TensorFlow. Model names are checked (with close-match hints) against the light
-registry index :mod:`kerasnets._index`; keras is imported only by the commands
+registry index ``kerasnets._index``; keras is imported only by the commands
 that build a model, and a subcommand's arguments are only defined when that
 subcommand runs (``export``'s come from the export module).
 
 Adding a subcommand: write its ``_add_<name>_arguments(parser)`` and
-``_run_<name>(args) -> int``, and append a :class:`Subcommand` to
-:data:`SUBCOMMANDS` (with true ``examples``: tests parse and run them).
+``_run_<name>(args) -> int``, and append a ``Subcommand`` to
+``SUBCOMMANDS`` (with true ``examples``: tests parse and run them).
 """
 
 from __future__ import annotations
@@ -304,11 +304,11 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser(*, commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser with every subcommand of :data:`SUBCOMMANDS`.
+    """The argument parser with every subcommand of ``SUBCOMMANDS``.
 
     Args:
         commands: the subcommands whose arguments are defined (default: all).
-            :func:`main` defines only the one being run, so that ``--help`` and
+            ``main`` defines only the one being run, so that ``--help`` and
             ``list`` never import the export module (and keras with it).
     """
     parser = argparse.ArgumentParser(

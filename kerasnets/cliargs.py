@@ -3,16 +3,16 @@
 This module imports only the standard library (never keras, TensorFlow or
 NumPy), so ``--help`` and usage errors of a CLI built with it are instant.
 
-- argparse ``type=`` callables: :func:`positive_int`, :func:`non_negative_int`,
-  :func:`positive_float`, :func:`non_negative_float`, :func:`fraction`,
-  :func:`finite_float`; all reject ``inf`` and ``nan``. argparse prefixes
+- argparse ``type=`` callables: ``positive_int``, ``non_negative_int``,
+  ``positive_float``, ``non_negative_float``, ``fraction``,
+  ``finite_float``; all reject ``inf`` and ``nan``. argparse prefixes
   their message with the flag: ``argument --epochs: expected an integer >= 1, got '0'``.
-- :func:`builder_option`: the ``type=`` of ``KEY=VALUE`` builder options.
-- :func:`add_jit_compile_argument`: the one ``--jit-compile {auto,on,off}`` flag.
-- :class:`HelpFormatter`: every flag states its real default and its choices.
-- :class:`UsageError`, :func:`check_output_dir`, :func:`check_output_file`:
+- ``builder_option``: the ``type=`` of ``KEY=VALUE`` builder options.
+- ``add_jit_compile_argument``: the one ``--jit-compile {auto,on,off}`` flag.
+- ``HelpFormatter``: every flag states its real default and its choices.
+- ``UsageError``, ``check_output_dir``, ``check_output_file``:
   reject an unusable output path before any work starts.
-- :func:`run_main`: runs a CLI's ``main(argv)`` with the exit statuses of every
+- ``run_main``: runs a CLI's ``main(argv)`` with the exit statuses of every
   kerasnets CLI: 0 success, 1 a failed check, 2 a usage or input error,
   130 interrupted; never a traceback for those (``KERASNETS_DEBUG=1`` shows it).
 
@@ -67,7 +67,7 @@ JIT_COMPILE_CHOICES = ("auto", "on", "off")
 
 
 class UsageError(ValueError):
-    """A bad command-line value or input file; :func:`run_main` prints it on one line, exit status 2."""
+    """A bad command-line value or input file; ``run_main`` prints it on one line, exit status 2."""
 
 
 # ------------------------------------------------------------------ argparse types
@@ -449,7 +449,7 @@ def run_main(fn: Callable[[Sequence[str] | None], int | None], argv: Sequence[st
     """Run a CLI's body with the shared exit statuses; returns the status (never raises for user errors).
 
     ``fn(argv)`` parses and runs; its return value is the status (None means 0).
-    Before calling it, start-up noise is silenced (:func:`quiet_startup`). Then:
+    Before calling it, start-up noise is silenced (``quiet_startup``). Then:
 
     - UsageError, ValueError, TypeError, OSError (FileExistsError,
       PermissionError, ... naming the path): ``prog: error: <message>`` on

@@ -10,7 +10,7 @@ with ``\\r``. When stderr is piped or redirected to a file there are no ``\\r``
 and no ANSI codes, so logs read cleanly; tables, JSON and final metrics go to
 stdout and can be piped on their own.
 
-keras is imported only when :func:`epoch_logger` is called, so importing this
+keras is imported only when ``epoch_logger`` is called, so importing this
 module is free for ``--help``.
 """
 

@@ -1,8 +1,8 @@
 """The ``jit_compile`` policy every kerasnets training entry point uses.
 
 ``--jit-compile auto|on|off`` (added to a CLI by
-:func:`kerasnets.cliargs.add_jit_compile_argument`, re-exported here) is
-resolved by :func:`resolve_jit_compile` into the bool passed to
+``kerasnets.cliargs.add_jit_compile_argument``, re-exported here) is
+resolved by ``resolve_jit_compile`` into the bool passed to
 ``model.compile(jit_compile=...)``. ``auto`` is chosen from measurements
 (``bench/bench_xla.py``, figures in docs/benchmarks.md):
 

@@ -56,7 +56,7 @@ def run_cli(main: Callable[[Sequence[str]], int | None], argv: Sequence[str]) ->
 
 
 class UncleanError(AssertionError):
-    """Raised by :func:`assert_clean_error`; ``kind`` is "traceback" or "unclear error" (for the figures)."""
+    """Raised by ``assert_clean_error``; ``kind`` is "traceback" or "unclear error" (for the figures)."""
 
     def __init__(self, message: str, kind: str):
         super().__init__(message)
@@ -84,13 +84,13 @@ def assert_clean_error(
 
 @pytest.fixture(name="run_cli")
 def _run_cli_fixture():
-    """The :func:`run_cli` helper."""
+    """The ``run_cli`` helper."""
     return run_cli
 
 
 @pytest.fixture(name="assert_clean_error")
 def _assert_clean_error_fixture():
-    """The :func:`assert_clean_error` helper."""
+    """The ``assert_clean_error`` helper."""
     return assert_clean_error
 
 
