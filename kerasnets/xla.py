@@ -1,8 +1,10 @@
 """The ``jit_compile`` policy every kerasnets training entry point uses.
 
-``--jit-compile auto|on|off`` is resolved by :func:`resolve_jit_compile` into the
-bool passed to ``model.compile(jit_compile=...)``. ``auto`` is chosen from
-measurements (``bench/bench_xla.py``, figures in docs/benchmarks.md):
+``--jit-compile auto|on|off`` (added to a CLI by
+``kerasnets.cliargs.add_jit_compile_argument``, re-exported here) is
+resolved by ``resolve_jit_compile`` into the bool passed to
+``model.compile(jit_compile=...)``. ``auto`` is chosen from measurements
+(``bench/bench_xla.py``, figures in docs/benchmarks.md):
 
 - **JAX backend: on.** JAX runs every step through XLA; Keras's
   ``jit_compile=False`` there means op-by-op eager dispatch, which is far slower.
@@ -24,14 +26,14 @@ measurements (``bench/bench_xla.py``, figures in docs/benchmarks.md):
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from kerasnets._validation import check_choice
+# The one `--jit-compile {auto,on,off}` flag lives with the other shared CLI parts (stdlib only, so --help
+# stays instant); re-exported here for existing callers.
+from kerasnets.cliargs import JIT_COMPILE_CHOICES, add_jit_compile_argument
 
 __all__ = ["JIT_COMPILE_CHOICES", "resolve_jit_compile", "detect_device", "add_jit_compile_argument"]
 
-JIT_COMPILE_CHOICES = ("auto", "on", "off")
 _BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 _DEVICES = ("cpu", "gpu", "tpu")
 
@@ -81,6 +83,8 @@ def resolve_jit_compile(value: Any = "auto", backend: str | None = None, device:
         >>> resolve_jit_compile("on", backend="tensorflow", device="cpu")
         True
     """
+    from kerasnets._validation import check_choice
+
     if isinstance(value, bool):
         setting = "on" if value else "off"
     elif isinstance(value, str):
@@ -104,15 +108,3 @@ def resolve_jit_compile(value: Any = "auto", backend: str | None = None, device:
         return False
     device = device or detect_device(backend)
     return device in ("gpu", "tpu")
-
-
-def add_jit_compile_argument(parser: argparse.ArgumentParser) -> None:
-    """Add the shared ``--jit-compile auto|on|off`` option to a training CLI."""
-    parser.add_argument(
-        "--jit-compile",
-        default="auto",
-        type=str.lower,
-        choices=JIT_COMPILE_CHOICES,
-        help="XLA compilation of the train step: auto (on with JAX or a TF GPU/TPU, off with "
-        "TensorFlow on CPU, where oneDNN measured faster; docs/benchmarks.md), on, off. Default: auto.",
-    )

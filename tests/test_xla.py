@@ -53,3 +53,36 @@ def test_cli_argument():
     assert parser.parse_args(["--jit-compile", "ON"]).jit_compile == "on"
     with pytest.raises(SystemExit):
         parser.parse_args(["--jit-compile", "maybe"])
+
+
+def test_the_flag_is_the_shared_cliargs_one():
+    from kerasnets import cliargs, xla
+    from kerasnets.cliargs import HelpFormatter
+
+    assert xla.add_jit_compile_argument is cliargs.add_jit_compile_argument
+    assert xla.JIT_COMPILE_CHOICES == cliargs.JIT_COMPILE_CHOICES == ("auto", "on", "off")
+    parser = argparse.ArgumentParser(formatter_class=HelpFormatter)
+    group = parser.add_argument_group("training")
+    add_jit_compile_argument(group)  # works on argument groups too
+    text = " ".join(parser.format_help().split())
+    assert "--jit-compile {auto,on,off}" in text and text.count("(default: auto)") == 1
+    # every value the flag accepts resolves
+    for value in cliargs.JIT_COMPILE_CHOICES:
+        assert isinstance(resolve_jit_compile(parser.parse_args(["--jit-compile", value]).jit_compile,
+                                              backend="tensorflow", device="cpu"), bool)
+
+
+def test_module_import_is_light():
+    import subprocess
+    import sys
+    import kerasnets
+
+    code = (
+        "import sys, types\n"
+        f"pkg = types.ModuleType('kerasnets'); pkg.__path__ = [{kerasnets.__path__[0]!r}]\n"
+        "sys.modules['kerasnets'] = pkg\n"
+        "import kerasnets.xla\n"
+        "print('keras' in sys.modules, 'tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

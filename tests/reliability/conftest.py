@@ -55,6 +55,14 @@ def run_cli(main: Callable[[Sequence[str]], int | None], argv: Sequence[str]) ->
     return (0 if status is None else int(status)), out.getvalue(), err.getvalue()
 
 
+class UncleanError(AssertionError):
+    """Raised by ``assert_clean_error``; ``kind`` is "traceback" or "unclear error" (for the figures)."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
 def assert_clean_error(
     status: int,
     stderr: str,
@@ -63,22 +71,26 @@ def assert_clean_error(
     names: Iterable[str] = (),
 ) -> None:
     """Assert a clean error: the status, every name/value of ``names`` in stderr, and no traceback."""
-    assert "Traceback" not in stderr, f"traceback instead of a clear error:\n{stderr}"
-    assert status == expected_status, f"exit status {status}, expected {expected_status}; stderr:\n{stderr}"
-    assert stderr.strip(), "no error message on stderr"
+    if "Traceback (most recent call last)" in stderr:
+        raise UncleanError(f"a traceback instead of a clear error:\n{stderr}", "traceback")
+    if status != expected_status:
+        raise UncleanError(f"exit status {status}, expected {expected_status}; stderr:\n{stderr}", "unclear error")
+    if not stderr.strip():
+        raise UncleanError("no error message on stderr", "unclear error")
     missing = [name for name in names if str(name) not in stderr]
-    assert not missing, f"the error does not name {missing}; stderr:\n{stderr}"
+    if missing:
+        raise UncleanError(f"the error does not name {missing}; stderr:\n{stderr}", "unclear error")
 
 
 @pytest.fixture(name="run_cli")
 def _run_cli_fixture():
-    """The :func:`run_cli` helper."""
+    """The ``run_cli`` helper."""
     return run_cli
 
 
 @pytest.fixture(name="assert_clean_error")
 def _assert_clean_error_fixture():
-    """The :func:`assert_clean_error` helper."""
+    """The ``assert_clean_error`` helper."""
     return assert_clean_error
 
 
@@ -94,23 +106,49 @@ def pytest_configure(config):
     config._kerasnets_reliability = {}
 
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 def _kind(item) -> str | None:
+    """The case's kind: its ``reliability`` marker, else "clear error" for an unmarked test of this folder."""
     marker = item.get_closest_marker("reliability")
     if marker is None:
-        return None
+        inside = os.path.abspath(str(item.path)).startswith(_HERE + os.sep)
+        return "clear error" if inside else None
     kind = marker.args[0] if marker.args else marker.kwargs.get("kind", "clear error")
     if kind not in KINDS:
         raise pytest.UsageError(f"reliability marker of {item.nodeid}: kind must be one of {KINDS}, got {kind!r}")
     return kind
 
 
-def classify(kind: str, passed: bool, failure_text: str) -> str:
-    """The figure one case counts in: its kind's success, or 'traceback', 'unclear error', 'silent wrong result', 'lost work'."""
+def classify(kind: str, passed: bool, excinfo=None) -> str:
+    """The figure one case counts in: its kind's success, or "tracebacks", "unclear errors",
+    "silent wrong results", "lost work".
+
+    A failure is a traceback when assert_clean_error saw one, when an exception other than an
+    assertion escaped the test (the code under test raised), or when the assertion message
+    carries a traceback; otherwise it is the failure of the case's kind.
+    """
     if passed:
         return {"clear error": "clear errors", "correct result": "correct results", "nothing lost": "work kept"}[kind]
-    if "Traceback" in failure_text or "traceback instead" in failure_text:
+    value = getattr(excinfo, "value", None)
+    if isinstance(value, UncleanError):
+        if value.kind == "traceback":
+            return "tracebacks"
+    elif value is not None and not isinstance(value, AssertionError):
+        return "tracebacks"
+    elif "Traceback (most recent call last)" in str(value):
         return "tracebacks"
     return {"clear error": "unclear errors", "correct result": "silent wrong results", "nothing lost": "lost work"}[kind]
+
+
+FIGURES = ("clear errors", "correct results", "work kept", "unclear errors", "tracebacks",
+           "silent wrong results", "lost work", "skipped")
+
+
+def _area(item) -> str:
+    name = os.path.splitext(os.path.basename(str(item.path)))[0]
+    return name[len("test_"):] if name.startswith("test_") else name
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -124,20 +162,31 @@ def pytest_runtest_makereport(item, call):
         if report.skipped:
             figure = "skipped"
         else:
-            figure = classify(kind, report.passed, str(report.longrepr or ""))
-        item.config._kerasnets_reliability[item.nodeid] = figure
+            figure = classify(kind, report.passed, call.excinfo)
+        item.config._kerasnets_reliability[item.nodeid] = (_area(item), figure)
+
+
+def figure_table(results: dict) -> list[str]:
+    """The corpus figures as Markdown rows: one per area (test file) and the total."""
+    areas: dict[str, dict[str, int]] = {}
+    for area, figure in results.values():
+        counts = areas.setdefault(area, {})
+        counts[figure] = counts.get(figure, 0) + 1
+    lines = ["| area | cases | " + " | ".join(FIGURES) + " |", "|---|" + "---:|" * (len(FIGURES) + 1)]
+    total: dict[str, int] = {}
+    for area in sorted(areas):
+        counts = areas[area]
+        for key, value in counts.items():
+            total[key] = total.get(key, 0) + value
+        lines.append(f"| {area} | {sum(counts.values())} | " + " | ".join(str(counts.get(f, 0)) for f in FIGURES) + " |")
+    lines.append(f"| **all** | {sum(total.values())} | " + " | ".join(str(total.get(f, 0)) for f in FIGURES) + " |")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    figures = getattr(config, "_kerasnets_reliability", {})
-    if not figures:
+    results = getattr(config, "_kerasnets_reliability", {})
+    if not results:
         return
-    counts: dict[str, int] = {}
-    for figure in figures.values():
-        counts[figure] = counts.get(figure, 0) + 1
-    order = ("clear errors", "correct results", "work kept", "unclear errors", "tracebacks",
-             "silent wrong results", "lost work", "skipped")
-    terminalreporter.section("reliability corpus")
-    terminalreporter.write_line(f"cases: {len(figures)}")
-    for name in order:
-        terminalreporter.write_line(f"{name}: {counts.get(name, 0)}")
+    terminalreporter.section("reliability corpus (docs/reliability.md)")
+    for line in figure_table(results):
+        terminalreporter.write_line(line)
