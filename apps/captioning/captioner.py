@@ -48,6 +48,11 @@ __all__ = ["Captioner", "CaptionerConfig", "CaptionBatches"]
 class CaptionBatches(keras.utils.PyDataset):
     """Teacher-forcing batches: features gathered per caption, ``tokens[:-1]`` -> ``tokens[1:]``.
 
+    The order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation(n)``: a
+    function of the seed and the epoch only, so a run resumed at epoch ``e`` sees the same
+    batches as an uninterrupted one (:meth:`set_epoch` is called at the start of every epoch
+    by :meth:`Captioner.fit`).
+
     Args:
         features: ``(n_images, L, d)`` features.
         image_index: ``(n_captions,)`` row of ``features`` for each caption.
@@ -68,10 +73,14 @@ class CaptionBatches(keras.utils.PyDataset):
         self.token_ids = np.asarray(token_ids)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(self.image_index))
-        if shuffle:
-            self.rng.shuffle(self.order)
+        self.seed = int(seed)
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the order of epoch ``epoch`` (0-based)."""
+        self.epoch = int(epoch)
+        n = len(self.image_index)
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
 
     def __len__(self):
         return int(np.ceil(len(self.order) / self.batch_size))
@@ -82,9 +91,16 @@ class CaptionBatches(keras.utils.PyDataset):
         inputs = {self.input_key: self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}
         return inputs, tokens[:, 1:]
 
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+
+class _EpochOrder(keras.callbacks.Callback):
+    """Sets the data order of each epoch (``CaptionBatches.set_epoch``) when it begins."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.set_epoch(epoch)
 
 
 class Captioner:
@@ -142,12 +158,21 @@ class Captioner:
         decoder.load_weights(os.path.join(path, "decoder.weights.h5"))
         return cls(config, vocab, encoder, decoder, saved.get("notes"))
 
-    def save(self, path: str) -> None:
-        """Write the captioner to directory ``path`` (atomically: a temporary directory, then rename)."""
+    def save(self, path: str, *, keep=()) -> None:
+        """Write the captioner to directory ``path`` (atomically: a temporary directory, then rename).
+
+        Args:
+            path: the directory; an existing one is replaced as a whole.
+            keep: names of files of the existing directory to carry over (the run folder's
+                ``run.json``); everything else in it is replaced.
+        """
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".captioner-", dir=parent)
         try:
+            for name in keep:
+                if os.path.isfile(os.path.join(path, name)):
+                    shutil.copy2(os.path.join(path, name), os.path.join(tmp, name))
             with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
                 json.dump({"config": self.config.to_json(), "notes": self.notes}, f, indent=2)
             self.vocab.save(os.path.join(tmp, "vocab.txt"))
@@ -213,6 +238,7 @@ class Captioner:
         callbacks=(),
         verbose=1,
         seed=0,
+        run=None,
     ):
         """Train the decoder on cached features with teacher forcing.
 
@@ -224,19 +250,23 @@ class Captioner:
             epochs, batch_size, learning_rate, clipnorm, jit_compile: training settings.
             callbacks: Keras callbacks.
             verbose: Keras verbosity.
-            seed: shuffling seed.
+            seed: shuffling seed (the order of epoch ``e`` depends on ``seed`` and ``e`` only).
+            run: optional :class:`apps.captioning.run.RunFolder`: resume from its newest
+                checkpoint and write one after every epoch.
 
         Returns:
-            The Keras ``History``; ``self.notes["train_seconds"]`` gets the wall time.
+            The Keras ``History`` (with a resumed run: all epochs, the earlier ones from the
+            checkpoint); ``self.notes["train_seconds"]`` gets the wall time.
         """
         epochs = check_positive_int("epochs", epochs)
         batch_size = check_positive_int("batch_size", batch_size)
         self.compile(learning_rate=learning_rate, clipnorm=clipnorm, jit_compile=jit_compile)
         return self._fit(self.decoder, features, image_index, captions, val, input_key="features",
-                         epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed)
+                         epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed,
+                         run=run)
 
     def _fit(self, model, inputs, image_index, captions, val, *, input_key, epochs, batch_size, callbacks, verbose,
-             seed):
+             seed, run=None):
         """``model.fit`` on caption batches of ``inputs`` (features or images); records the time."""
         max_length = self.config.max_length
         data = CaptionBatches(inputs, image_index, self.vocab.encode(captions, max_length=max_length),
@@ -246,8 +276,24 @@ class Captioner:
             v_inputs, v_index, v_captions = val
             val_data = CaptionBatches(v_inputs, v_index, self.vocab.encode(v_captions, max_length=max_length),
                                       batch_size=batch_size, shuffle=False, input_key=input_key)
+        callbacks = [_EpochOrder(data)] + list(callbacks)
+        initial_epoch, past = 0, {}
+        if run is not None:
+            from apps.captioning.run import checkpoint_callback
+
+            meta = run.restore_checkpoint(model)
+            if meta is not None:
+                initial_epoch, past = min(int(meta["epoch"]), epochs), meta.get("history", {})
+                self.notes["resumed_at_epoch"] = initial_epoch
+            callbacks.insert(1, checkpoint_callback(run, history=past, position=run.position))
         start = time.perf_counter()
-        history = model.fit(data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
+        # shuffle=False: the order is CaptionBatches' own, a function of (seed, epoch). Keras'
+        # shuffle of a PyDataset's batch order draws from the global NumPy RNG, which a resumed
+        # run cannot replay.
+        history = model.fit(data, validation_data=val_data, epochs=epochs, initial_epoch=initial_epoch,
+                            callbacks=callbacks, verbose=verbose, shuffle=False)
+        if past:
+            history.history = {k: list(past.get(k, [])) + list(v) for k, v in history.history.items()} or past
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
         self.notes["epochs"] = epochs
         return history
@@ -268,6 +314,7 @@ class Captioner:
         callbacks=(),
         verbose=1,
         seed=0,
+        run=None,
     ):
         """Train encoder and decoder together from pixels (fine-tuning the CNN; no feature cache).
 
@@ -288,6 +335,7 @@ class Captioner:
             callbacks: Keras callbacks (they see the joint model).
             verbose: Keras verbosity.
             seed: shuffling seed.
+            run: optional :class:`apps.captioning.run.RunFolder` (resume and checkpoints), as in :meth:`fit`.
 
         Returns:
             The Keras ``History``; ``self.notes`` records the training time and settings.
@@ -314,7 +362,7 @@ class Captioner:
         if val is not None:
             val = (self._check_images(val[0]), val[1], val[2])
         history = self._fit(model, images, image_index, captions, val, input_key="images", epochs=epochs,
-                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed)
+                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed, run=run)
         self.notes["train_encoder"] = True
         self.notes["encoder_learning_rate"] = enc_lr
         return history

@@ -212,8 +212,9 @@ def compute_features(
         count: number of images.
         batch_size: images per encoder call.
         cache_path: optional ``.npy`` path; if it exists with the right shape it is loaded
-            instead of recomputed, otherwise it is written (float16) after computing.
-        progress: show a rich progress bar.
+            instead of recomputed, otherwise it is written (float16) after computing, and the
+            float16-rounded features are returned either way.
+        progress: report progress on stderr (a rich bar on a terminal, else one plain line).
         description: progress-bar label.
 
     Returns:
@@ -226,10 +227,11 @@ def compute_features(
             return np.asarray(cached, dtype=np.float32)
     out = np.empty(expected, np.float32)
     starts = range(0, count, batch_size)
-    if progress:
+    if progress and _stderr_is_tty():
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        with Progress(transient=True, console=Console(stderr=True)) as bar:
             task = bar.add_task(description, total=count)
             for start in starts:
                 stop = min(start + batch_size, count)
@@ -239,12 +241,29 @@ def compute_features(
         for start in starts:
             stop = min(start + batch_size, count)
             out[start:stop] = keras.ops.convert_to_numpy(encoder(load_batch(start, stop).astype("float32")))
+    if progress:
+        import sys
+
+        print(f"{description}: {count} images", file=sys.stderr, flush=True)
     if cache_path:
         os.makedirs(os.path.dirname(os.path.abspath(cache_path)), exist_ok=True)
         tmp = cache_path + ".tmp.npy"
-        np.save(tmp, out.astype(np.float16))
+        half = out.astype(np.float16)
+        np.save(tmp, half)
         os.replace(tmp, cache_path)
+        # The features a later run reads from the cache: returning the same ones now keeps a
+        # run that computes them and one that reads them (e.g. after a resume) bit-identical.
+        out = half.astype(np.float32)
     return out
+
+
+def _stderr_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 # ----------------------------------------------------------------------------------------
