@@ -258,7 +258,7 @@ def _splits_from(args, notes=None):
         splits = load_splits(**chosen)
     except ValueError as err:
         # The readers name their own arguments (`split`, `sizes`): say which flag it is.
-        text = str(err)
+        text = str(err).replace("pass format=.", "pass --format.")
         for word, flag in (("`split`", "--split"), ("sizes", "--split"), ("--images", "--images")):
             if word in text:
                 raise UsageError(f"argument {flag}: {text}") from None
@@ -320,12 +320,13 @@ def cmd_train(args) -> int:
     _check_train_args(args)
     from apps.captioning.run import RunFolder
 
+    splits = _splits_from(args)  # a bad caption file is reported before the run folder is touched
     run = RunFolder(args.out, "--out")
     resume = run.begin(_settings(args), overwrite=args.overwrite)
     try:
         if resume:
             print(f"resuming the run in {args.out}", file=sys.stderr)
-        return _train(args, run)
+        return _train(args, run, splits)
     except KeyboardInterrupt:
         where = run.position
         print(f"{PROG}: interrupted at epoch {where['epoch']} step {where['step']}; run the same command to resume",
@@ -335,7 +336,7 @@ def cmd_train(args) -> int:
         run.release()
 
 
-def _train(args, run) -> int:
+def _train(args, run, splits) -> int:
     import keras
 
     from apps.captioning.captioner import Captioner
@@ -343,7 +344,7 @@ def _train(args, run) -> int:
     from apps.captioning.model import CaptionerConfig
     from kerasnets.progress import epoch_logger
 
-    (train, val, _), data_notes = _splits_from(args)
+    (train, val, _), data_notes = splits
     config = CaptionerConfig(
         backbone=args.backbone, backbone_options=dict(args.backbone_option), image_size=args.image_size,
         preprocess=args.preprocess, cell=args.cell,
