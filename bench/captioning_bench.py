@@ -51,22 +51,25 @@ def _decoder(cell, attention, units, grid, dim, vocab, max_length):
 
 
 def decoder_macs(*, batch, steps, positions, feature_dim, units, embed_dim, attention_units, vocab, attention,
-                 cell="gru"):
+                 cell="gru", images=None):
     """Forward multiply-accumulates of one teacher-forcing pass of the decoder (matmuls only).
 
     A GRU has 3 gates (LSTM 4) over ``[input, h]``; with attention the cell input is
     ``[embedding, context]``, each step adds the state projection, the scores and the
     context sum, and the annotations are projected once per caption (``feature_proj`` to
     ``units``, ``att_features`` to ``attention_units``). The deep output sees ``[h, context]``.
+    ``images``: with batches grouped by image (the app's ``CaptionBatches``), the number of
+    image rows whose annotations are projected (default: one per caption).
     """
+    images = batch if images is None else images
     gates = 3 if cell == "gru" else 4
     cell_in = embed_dim + (units if attention else 0)
     macs = steps * batch * (cell_in + units) * gates * units  # the recurrent cell
-    macs += batch * feature_dim * units * (2 if cell == "lstm" else 1)  # init_h (+ init_c)
+    macs += images * feature_dim * units * (2 if cell == "lstm" else 1)  # init_h (+ init_c)
     macs += steps * batch * ((2 if attention else 1) * units) * embed_dim  # deep output
     macs += steps * batch * embed_dim * vocab  # logits
     if attention:
-        macs += batch * positions * (feature_dim * units + units * attention_units)  # projections
+        macs += images * positions * (feature_dim * units + units * attention_units)  # projections
         macs += steps * batch * (units * attention_units + positions * attention_units + positions * units)
     return macs
 
@@ -88,39 +91,55 @@ def _compiled(cell, attention, args, jit=False):
     return m
 
 
+def _grouped(x, captions_per_image):
+    """The same batch grouped by image: ``captions_per_image`` consecutive captions share one image row."""
+    b = len(x["tokens"])
+    index = np.arange(b) // captions_per_image
+    images = -(-(b - 1) // captions_per_image) + 1  # CaptionBatches' padded image count
+    rows = np.minimum(np.arange(images), index[-1])
+    return {"features": x["features"][rows], "image_index": index.astype("int32"), "tokens": x["tokens"]}, images
+
+
 def bench_attention(args):
-    """Attention vs none: step time side by side, and the MAC ratio of the two forms."""
+    """Attention vs none: step time side by side, and the MAC ratio of the forms.
+
+    Three forms per cell: no attention; attention with one feature row per caption (the step
+    before issue 19); attention on batches grouped by image (``--captions-per-image``
+    captions share one row, as ``CaptionBatches`` now batches).
+    """
     b, t, grid, dim, vocab = args.batch_size, args.max_length + 1, args.grid, args.feature_dim, args.vocab
     x, y = _batch(b, t, grid, dim, vocab)
+    xg, images = _grouped(x, args.captions_per_image)
+    forms = {"none": (False, x, b), "per caption": (True, x, b), "grouped": (True, xg, images)}
     rows = []
     for cell in args.cells.split(","):
         models = {}
-        for attention in (False, True):
-            models[attention] = _compiled(cell, attention, args)
-            models[attention].train_on_batch(x, y)  # trace
-        times = {False: [], True: []}
+        for name, (attention, inputs, _) in forms.items():
+            models[name] = _compiled(cell, attention, args)
+            models[name].train_on_batch(inputs, y)  # trace
+        times = {name: [] for name in forms}
         for _ in range(args.blocks):
-            for attention in (False, True):
+            for name, (_, inputs, _) in forms.items():
                 start = time.perf_counter()
                 for _ in range(args.steps):
-                    models[attention].train_on_batch(x, y)
-                times[attention].append((time.perf_counter() - start) / args.steps)
-        macs = {a: decoder_macs(batch=b, steps=t, positions=grid * grid, feature_dim=dim, units=args.units,
-                                embed_dim=args.units // 2, attention_units=args.units // 2, vocab=vocab,
-                                attention=a, cell=cell) for a in (False, True)}
-        for attention in (False, True):
-            rows.append({"decoder": f"{cell}{' + attention' if attention else ''}",
-                         "step_ms": round(1000 * median(times[attention]), 1),
-                         "forward_GMAC": round(macs[attention] / 1e9, 3),
-                         "GFLOP_per_s": round(6 * macs[attention] / median(times[attention]) / 1e9, 1)})
-        ratio_t = median(times[True]) / median(times[False])
-        ratio_m = macs[True] / macs[False]
-        rows.append({"decoder": f"{cell}: attention / none", "step_ms": round(ratio_t, 2),
-                     "forward_GMAC": round(ratio_m, 2), "GFLOP_per_s": round(ratio_t / ratio_m, 2)})
+                    models[name].train_on_batch(inputs, y)
+                times[name].append((time.perf_counter() - start) / args.steps)
+        macs = {name: decoder_macs(batch=b, steps=t, positions=grid * grid, feature_dim=dim, units=args.units,
+                                   embed_dim=args.units // 2, attention_units=args.units // 2, vocab=vocab,
+                                   attention=attention, cell=cell, images=n)
+                for name, (attention, _, n) in forms.items()}
+        base_t, base_m = median(times["none"]), macs["none"]
+        for name, (attention, _, n) in forms.items():
+            label = cell if not attention else f"{cell} + attention, {name}" + (
+                f" ({args.captions_per_image} captions an image, {n} image rows)" if name == "grouped" else "")
+            step = median(times[name])
+            rows.append({"decoder": label, "step_ms": round(1000 * step, 1),
+                         "time_vs_none": round(step / base_t, 2),
+                         "forward_GMAC": round(macs[name] / 1e9, 3), "MACs_vs_none": round(macs[name] / base_m, 2),
+                         "GFLOP_per_s": round(6 * macs[name] / step / 1e9, 1)})
         print(rows[-3:], flush=True)
     title = (f"Captioning decoder train step, attention vs none, TensorFlow on CPU (batch {b}, {t} steps, "
-             f"{grid}x{grid}x{dim} features, {args.units} units, vocabulary {vocab}); ratio rows: time ratio, "
-             "MAC ratio, time ratio / MAC ratio")
+             f"{grid}x{grid}x{dim} features, {args.units} units, vocabulary {vocab})")
     print(header(title))
     print(markdown_table(rows, list(rows[0])))
     return rows
@@ -164,7 +183,8 @@ def profile_step(*, attention=True, cell="gru", batch_size=32, max_length=20, gr
             model.train_on_batch(x, y)
         bare.append((time.perf_counter() - start) / steps)
     macs = decoder_macs(batch=batch_size, steps=t, positions=grid * grid, feature_dim=feature_dim, units=units,
-                        embed_dim=units // 2, attention_units=units // 2, vocab=vocab, attention=attention, cell=cell)
+                        embed_dim=units // 2, attention_units=units // 2, vocab=vocab, attention=attention, cell=cell,
+                        images=data.images_per_batch)
     return {"app_step_s": median(app), "bare_step_s": median(bare), "overhead": median(app) / median(bare),
             "forward_macs": macs, "steps": steps}
 
@@ -281,6 +301,8 @@ def main(argv=None):
     p.add_argument("--feature-dim", type=int, default=512, help="xla: feature channels")
     p.add_argument("--units", type=int, default=256, help="xla: decoder units")
     p.add_argument("--vocab", type=int, default=2000, help="xla: vocabulary size")
+    p.add_argument("--captions-per-image", type=int, default=5,
+                   help="attention: captions sharing one image row in the grouped form (Flickr8k/COCO: 5)")
     p.add_argument("--steps", type=int, default=5, help="xla: steps per timed block")
     p.add_argument("--blocks", type=int, default=3, help="xla: timed blocks per setting (alternating)")
     p.add_argument("--scenes", type=int, default=1000, help="synthetic: training scenes")

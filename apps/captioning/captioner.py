@@ -46,15 +46,26 @@ __all__ = ["Captioner", "CaptionerConfig", "CaptionBatches"]
 
 
 class CaptionBatches(keras.utils.PyDataset):
-    """Teacher-forcing batches: features gathered per caption, ``tokens[:-1]`` -> ``tokens[1:]``.
+    """Teacher-forcing batches of ``batch_size`` captions: ``tokens[:-1]`` -> ``tokens[1:]``.
 
-    The order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation(n)``: a
+    By default each caption gets its own row of features (``{input_key: (B, ...), "tokens"}``)
+    and the order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation``: a
     function of the seed and the epoch only, so a run resumed at epoch ``e`` sees the same
     batches as an uninterrupted one (:meth:`set_epoch` is called at the start of every epoch
     by :meth:`Captioner.fit`).
 
+    With ``group_by_image=True`` the images are shuffled instead and each image's captions
+    follow one another (as neuraltalk2 and ImageCaptioning.pytorch batch ``seq_per_img``
+    captions); a batch then holds each of its images' features *once* plus
+    ``"image_index": (B,) int32`` pointing every caption at its row, so the decoder projects
+    an image's annotations once per batch instead of once per caption (measured in
+    ``bench/captioning_bench.py --part attention``). The image rows are padded to a fixed
+    count (repeating the last; padded rows are never pointed at) so every full batch has one
+    shape. Use it with cached features: in end-to-end training the padded rows would enter
+    the encoder's batch-norm statistics.
+
     Args:
-        features: ``(n_images, L, d)`` features.
+        features: ``(n_images, L, d)`` features (or ``(n_images, S, S, 3)`` images).
         image_index: ``(n_captions,)`` row of ``features`` for each caption.
         token_ids: ``(n_captions, T + 1)`` encoded captions.
         batch_size: captions per batch.
@@ -62,11 +73,13 @@ class CaptionBatches(keras.utils.PyDataset):
         seed: shuffling seed.
         input_key: the input name of the gathered rows (``"features"``, or ``"images"`` when
             ``features`` holds the images themselves, for end-to-end training).
+        group_by_image: batch the captions of an image together, its features once.
     """
 
     def __init__(self, features, image_index, token_ids, *, batch_size=64, shuffle=True, seed=0,
-                 input_key="features", **kwargs):
+                 input_key="features", group_by_image=False, **kwargs):
         super().__init__(**kwargs)
+        self.group_by_image = bool(group_by_image)
         self.features = features
         self.input_key = input_key
         self.image_index = np.asarray(image_index)
@@ -74,13 +87,27 @@ class CaptionBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = int(seed)
+        self.images = np.unique(self.image_index)
+        counts = np.bincount(self.image_index)[self.images] if len(self.images) else np.array([1])
+        # A batch of B consecutive captions spans at most ceil((B - 1) / min_count) + 1 images.
+        self.images_per_batch = int(min(batch_size, len(self.images),
+                                        -(-(batch_size - 1) // int(counts.min())) + 1)) if len(self.images) else 1
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         """Use the order of epoch ``epoch`` (0-based)."""
         self.epoch = int(epoch)
-        n = len(self.image_index)
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
+        if not self.group_by_image:
+            n = len(self.image_index)
+            rng = np.random.default_rng([self.seed, self.epoch])
+            self.order = rng.permutation(n) if self.shuffle else np.arange(n)
+        elif self.shuffle:
+            perm = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+            rank = np.empty(int(self.image_index.max()) + 1 if len(self.image_index) else 0, np.int64)
+            rank[self.images[perm]] = np.arange(len(perm))
+            self.order = np.argsort(rank[self.image_index], kind="stable")
+        else:
+            self.order = np.argsort(self.image_index, kind="stable")
 
     def __len__(self):
         return int(np.ceil(len(self.order) / self.batch_size))
@@ -88,7 +115,14 @@ class CaptionBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         tokens = self.token_ids[rows]
-        inputs = {self.input_key: self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}
+        if not self.group_by_image:
+            return {self.input_key: self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}, tokens[:, 1:]
+        uniq, inverse = np.unique(self.image_index[rows], return_inverse=True)
+        pad = self.images_per_batch - len(uniq)
+        if pad > 0:
+            uniq = np.concatenate([uniq, np.repeat(uniq[-1:], pad)])
+        inputs = {self.input_key: self.features[uniq], "image_index": inverse.astype(np.int32).reshape(-1),
+                  "tokens": tokens[:, :-1]}
         return inputs, tokens[:, 1:]
 
 
@@ -239,6 +273,7 @@ class Captioner:
         verbose=1,
         seed=0,
         run=None,
+        group_by_image=False,
     ):
         """Train the decoder on cached features with teacher forcing.
 
@@ -253,6 +288,8 @@ class Captioner:
             seed: shuffling seed (the order of epoch ``e`` depends on ``seed`` and ``e`` only).
             run: optional :class:`apps.captioning.run.RunFolder`: resume from its newest
                 checkpoint and write one after every epoch.
+            group_by_image: batch each image's captions together, its features once per
+                batch (see :class:`CaptionBatches`).
 
         Returns:
             The Keras ``History`` (with a resumed run: all epochs, the earlier ones from the
@@ -263,14 +300,14 @@ class Captioner:
         self.compile(learning_rate=learning_rate, clipnorm=clipnorm, jit_compile=jit_compile)
         return self._fit(self.decoder, features, image_index, captions, val, input_key="features",
                          epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed,
-                         run=run)
+                         run=run, group_by_image=group_by_image)
 
     def _fit(self, model, inputs, image_index, captions, val, *, input_key, epochs, batch_size, callbacks, verbose,
-             seed, run=None):
+             seed, run=None, group_by_image=False):
         """``model.fit`` on caption batches of ``inputs`` (features or images); records the time."""
         max_length = self.config.max_length
         data = CaptionBatches(inputs, image_index, self.vocab.encode(captions, max_length=max_length),
-                              batch_size=batch_size, seed=seed, input_key=input_key)
+                              batch_size=batch_size, seed=seed, input_key=input_key, group_by_image=group_by_image)
         val_data = None
         if val is not None:
             v_inputs, v_index, v_captions = val

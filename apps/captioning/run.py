@@ -46,7 +46,7 @@ TRAINING_SETTINGS = (
     "data", "images", "format", "split", "split_seed", "scenes", "scene_size", "scene_seed",
     "backbone", "backbone_option", "encoder_weights", "train_encoder", "encoder_lr", "image_size", "preprocess",
     "cell", "units", "embed_dim", "attention", "attention_units", "dropout", "use_cudnn",
-    "vocab_size", "max_length", "epochs", "batch_size", "lr", "clipnorm", "jit_compile", "patience", "seed",
+    "vocab_size", "max_length", "epochs", "batch_size", "lr", "clipnorm", "jit_compile", "group_captions", "patience", "seed",
 )
 
 

@@ -92,6 +92,37 @@ def _decoder(cell="gru", attention=True, vocab=12):
     return CaptionDecoder(cfg, vocab)
 
 
+@pytest.mark.parametrize("cell,attention", [("gru", True), ("lstm", False)])
+def test_grouped_batches_equal_per_caption_rows(cell, attention):
+    from apps.captioning.captioner import CaptionBatches
+
+    decoder = _decoder(cell, attention)
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(5, 6, 5)).astype("float32")
+    index = np.array([0, 0, 1, 1, 1, 2, 3, 3, 4, 4])
+    tokens = rng.integers(2, 12, (10, 5)).astype("int32")
+    data = CaptionBatches(features, index, tokens, batch_size=4, seed=1, group_by_image=True)
+    seen = []
+    for i in range(len(data)):
+        x, y = data[i]
+        rows = data.order[i * 4 : (i + 1) * 4]
+        assert x["features"].shape[0] == data.images_per_batch  # one shape for every batch
+        np.testing.assert_array_equal(x["features"][x["image_index"]], features[index[rows]])
+        grouped = keras.ops.convert_to_numpy(decoder(x))
+        per_caption = keras.ops.convert_to_numpy(decoder({"features": features[index[rows]], "tokens": x["tokens"]}))
+        np.testing.assert_allclose(grouped, per_caption, rtol=1e-5, atol=1e-5)
+        seen.extend(rows.tolist())
+    assert sorted(seen) == list(range(10))  # every caption once per epoch
+    # captions of one image are consecutive; the epoch order depends on (seed, epoch) only
+    assert all(len(set(np.flatnonzero(index[data.order] == k))) and np.ptp(np.flatnonzero(index[data.order] == k)) ==
+               (index == k).sum() - 1 for k in range(5))
+    first = data.order.copy()
+    data.set_epoch(1)
+    assert not np.array_equal(first, data.order)
+    data.set_epoch(0)
+    np.testing.assert_array_equal(first, data.order)
+
+
 @pytest.mark.parametrize("cell,attention", [("gru", True), ("lstm", True), ("lstm", False)])
 def test_teacher_forcing_equals_stepwise_decoding(cell, attention):
     decoder = _decoder(cell, attention)

@@ -66,6 +66,7 @@ FLAG_CASES = [
     (["--split", "a,b,c"], ["--split", "'a,b,c'"]),
     (["--split", "50,50,50", "--scenes", "40"], ["--split"]),
     (["--jit-compile", "on", "--no-attention", "--use-cudnn", "on"], ["--jit-compile", "--use-cudnn"]),
+    (["--group-captions", "--train-encoder"], ["--group-captions", "--train-encoder"]),
 ]
 
 
