@@ -120,3 +120,17 @@ def test_help_imports_no_more_than_the_shared_cli_parts():
     status, _, extra = out.stdout.strip().partition(" ")
     assert status == "0", out.stderr
     assert extra.split(" ", 1)[1] == "[]", extra  # nothing heavy beyond the shared parts
+
+
+def test_help_examples_parse_with_the_real_parser():
+    import shlex
+
+    from apps.captioning.cli import _EPILOG, PROG
+
+    text = _EPILOG.replace("\\\n", " ")
+    commands = [line.strip()[len(PROG):] for line in text.splitlines() if line.strip().startswith(PROG)]
+    assert len(commands) >= 3
+    parser = build_parser()
+    for command in commands:
+        args = parser.parse_args(shlex.split(command))  # a false example would exit here
+        assert args.command in ("train", "caption", "evaluate", "export")
