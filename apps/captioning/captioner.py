@@ -203,6 +203,9 @@ class Captioner:
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".captioner-", dir=parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the saved model private to its owner
         try:
             for name in keep:
                 if os.path.isfile(os.path.join(path, name)):
