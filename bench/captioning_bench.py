@@ -1,4 +1,11 @@
-"""Captioning benchmarks: XLA on/off for the decoder train step, and BLEU on the synthetic scenes.
+"""Captioning benchmarks: attention vs none, the app's step vs the bare step, XLA on/off, BLEU.
+
+0. ``attention`` (issue 19): the decoder train step with and without attention, side by side
+   (same batch, alternating timed blocks), next to the analytic MAC count of each form
+   (:func:`decoder_macs`), so the time ratio can be read against the arithmetic ratio.
+   :func:`profile_step` times the app's real training step (``CaptionBatches`` through
+   ``model.fit``, as ``apps.captioning train`` runs it) against the bare ``train_on_batch`` on
+   a batch already in memory; ``bench/profile_apps.py`` calls it.
 
 1. ``xla``: the decoder's train step (teacher forcing, Adam with global-norm clipping) with
    ``jit_compile=False`` vs ``True``, for the attention decoder (a Keras ``RNN`` over the
@@ -14,6 +21,7 @@ Flickr8k figures come from the CLI (``python -m apps.captioning train/evaluate``
 docs/benchmarks.md), since they take tens of minutes.
 
 Usage:
+    python bench/captioning_bench.py --part attention --batch-size 32 --steps 3 --blocks 5
     python bench/captioning_bench.py --part xla --steps 10 --blocks 3
     python bench/captioning_bench.py --part synthetic --scenes 1000 --epochs 20 --backbone lenet5 --image-size 40
 """
@@ -40,6 +48,158 @@ def _decoder(cell, attention, units, grid, dim, vocab, max_length):
                           embed_dim=units // 2, attention_units=units // 2, dropout=0.0, use_cudnn=False,
                           max_length=max_length, feature_shape=(grid, grid, dim))
     return CaptionDecoder(cfg, vocab)
+
+
+def decoder_macs(*, batch, steps, positions, feature_dim, units, embed_dim, attention_units, vocab, attention,
+                 cell="gru", images=None):
+    """Forward multiply-accumulates of one teacher-forcing pass of the decoder (matmuls only).
+
+    A GRU has 3 gates (LSTM 4) over ``[input, h]``; with attention the cell input is
+    ``[embedding, context]``, each step adds the state projection, the scores and the
+    context sum, and the annotations are projected once per caption (``feature_proj`` to
+    ``units``, ``att_features`` to ``attention_units``). The deep output sees ``[h, context]``.
+    ``images``: with batches grouped by image (the app's ``CaptionBatches``), the number of
+    image rows whose annotations are projected (default: one per caption).
+    """
+    images = batch if images is None else images
+    gates = 3 if cell == "gru" else 4
+    cell_in = embed_dim + (units if attention else 0)
+    macs = steps * batch * (cell_in + units) * gates * units  # the recurrent cell
+    macs += images * feature_dim * units * (2 if cell == "lstm" else 1)  # init_h (+ init_c)
+    macs += steps * batch * ((2 if attention else 1) * units) * embed_dim  # deep output
+    macs += steps * batch * embed_dim * vocab  # logits
+    if attention:
+        macs += images * positions * (feature_dim * units + units * attention_units)  # projections
+        macs += steps * batch * (units * attention_units + positions * attention_units + positions * units)
+    return macs
+
+
+def _batch(b, t, grid, dim, vocab, seed=0):
+    rng = np.random.default_rng(seed)
+    x = {"features": rng.normal(size=(b, grid * grid, dim)).astype("float32"),
+         "tokens": rng.integers(2, vocab, (b, t)).astype("int32")}
+    return x, rng.integers(1, vocab, (b, t)).astype("int32")
+
+
+def _compiled(cell, attention, args, jit=False):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    m = _decoder(cell, attention, args.units, args.grid, args.feature_dim, args.vocab, args.max_length)
+    m.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=5.0),
+              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0), jit_compile=jit)
+    return m
+
+
+def _grouped(x, captions_per_image):
+    """The same batch grouped by image: ``captions_per_image`` consecutive captions share one image row."""
+    b = len(x["tokens"])
+    index = np.arange(b) // captions_per_image
+    images = -(-(b - 1) // captions_per_image) + 1  # CaptionBatches' padded image count
+    rows = np.minimum(np.arange(images), index[-1])
+    return {"features": x["features"][rows], "image_index": index.astype("int32"), "tokens": x["tokens"]}, images
+
+
+def bench_attention(args):
+    """Attention vs none: step time side by side, and the MAC ratio of the forms.
+
+    Three forms per cell: no attention; attention with one feature row per caption (the step
+    before issue 19); attention on batches grouped by image (``--captions-per-image``
+    captions share one row, as ``CaptionBatches`` now batches).
+    """
+    b, t, grid, dim, vocab = args.batch_size, args.max_length + 1, args.grid, args.feature_dim, args.vocab
+    x, y = _batch(b, t, grid, dim, vocab)
+    xg, images = _grouped(x, args.captions_per_image)
+    forms = {"none": (False, x, b), "per caption": (True, x, b), "grouped": (True, xg, images)}
+    rows = []
+    for cell in args.cells.split(","):
+        models = {}
+        for name, (attention, inputs, _) in forms.items():
+            models[name] = _compiled(cell, attention, args)
+            models[name].train_on_batch(inputs, y)  # trace
+        times = {name: [] for name in forms}
+        for _ in range(args.blocks):
+            for name, (_, inputs, _) in forms.items():
+                start = time.perf_counter()
+                for _ in range(args.steps):
+                    models[name].train_on_batch(inputs, y)
+                times[name].append((time.perf_counter() - start) / args.steps)
+        macs = {name: decoder_macs(batch=b, steps=t, positions=grid * grid, feature_dim=dim, units=args.units,
+                                   embed_dim=args.units // 2, attention_units=args.units // 2, vocab=vocab,
+                                   attention=attention, cell=cell, images=n)
+                for name, (attention, _, n) in forms.items()}
+        base_t, base_m = median(times["none"]), macs["none"]
+        for name, (attention, _, n) in forms.items():
+            label = cell if not attention else f"{cell} + attention, {name}" + (
+                f" ({args.captions_per_image} captions an image, {n} image rows)" if name == "grouped" else "")
+            step = median(times[name])
+            rows.append({"decoder": label, "step_ms": round(1000 * step, 1),
+                         "time_vs_none": round(step / base_t, 2),
+                         "forward_GMAC": round(macs[name] / 1e9, 3), "MACs_vs_none": round(macs[name] / base_m, 2),
+                         "GFLOP_per_s": round(6 * macs[name] / step / 1e9, 1)})
+        print(rows[-3:], flush=True)
+    title = (f"Captioning decoder train step, attention vs none, TensorFlow on CPU (batch {b}, {t} steps, "
+             f"{grid}x{grid}x{dim} features, {args.units} units, vocabulary {vocab})")
+    print(header(title))
+    print(markdown_table(rows, list(rows[0])))
+    return rows
+
+
+def profile_step(*, attention=True, cell="gru", batch_size=32, max_length=20, grid=7, feature_dim=512, units=256,
+                 vocab=2000, images=64, captions_per_image=5, blocks=3):
+    """The app's real decoder step vs the bare ``train_on_batch``, timed side by side (alternating blocks).
+
+    (a) ``app``: one epoch of ``model.fit`` over ``CaptionBatches`` (the app's input pipeline:
+    per-epoch order, gathering each caption's features, ``shuffle=False``), per step;
+    (b) ``bare``: ``train_on_batch`` on one batch already in memory. Both on the same model
+    after a warm-up of each.
+
+    Returns:
+        ``{"app_step_s", "bare_step_s", "overhead" (a / b), "forward_macs" (per step), "steps"}``.
+    """
+    import types
+
+    from apps.captioning.captioner import CaptionBatches
+
+    args = types.SimpleNamespace(units=units, grid=grid, feature_dim=feature_dim, vocab=vocab, max_length=max_length)
+    rng = np.random.default_rng(0)
+    t = max_length + 1
+    feats = rng.normal(size=(images, grid * grid, feature_dim)).astype("float32")
+    index = np.repeat(np.arange(images), captions_per_image)
+    tokens = rng.integers(2, vocab, (len(index), t + 1)).astype("int32")
+    data = CaptionBatches(feats, index, tokens, batch_size=batch_size, seed=0)
+    model = _compiled(cell, attention, args)
+    x, y = data[0]
+    model.train_on_batch(x, y)
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
+    steps = len(data)
+    app, bare = [], []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0, shuffle=False)
+        app.append((time.perf_counter() - start) / steps)
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(x, y)
+        bare.append((time.perf_counter() - start) / steps)
+    macs = decoder_macs(batch=batch_size, steps=t, positions=grid * grid, feature_dim=feature_dim, units=units,
+                        embed_dim=units // 2, attention_units=units // 2, vocab=vocab, attention=attention, cell=cell,
+                        images=data.images_per_batch)
+    return {"app_step_s": median(app), "bare_step_s": median(bare), "overhead": median(app) / median(bare),
+            "forward_macs": macs, "steps": steps}
+
+
+def bench_profile(args):
+    rows = []
+    for attention in (True, False):
+        r = profile_step(attention=attention, batch_size=args.batch_size, max_length=args.max_length, grid=args.grid,
+                         feature_dim=args.feature_dim, units=args.units, vocab=args.vocab, blocks=args.blocks)
+        rows.append({"decoder": "gru + attention" if attention else "gru", "app_step_ms": round(1000 * r["app_step_s"], 1),
+                     "bare_step_ms": round(1000 * r["bare_step_s"], 1), "overhead_a_over_b": round(r["overhead"], 2)})
+        print(rows[-1], flush=True)
+    print(header(f"Captioning: the app's step (CaptionBatches through fit) vs bare train_on_batch (batch {args.batch_size})"))
+    print(markdown_table(rows, list(rows[0])))
+    return rows
 
 
 def bench_xla(args):
@@ -133,13 +293,16 @@ def bench_synthetic(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=("xla", "synthetic", "all"), default="all", help="which benchmark to run")
+    p.add_argument("--part", choices=("attention", "profile", "xla", "synthetic", "all"), default="all",
+                   help="which benchmark to run")
     p.add_argument("--batch-size", type=int, default=64, help="xla: captions per batch")
     p.add_argument("--max-length", type=int, default=20, help="xla: caption length (steps = this + 1)")
     p.add_argument("--grid", type=int, default=7, help="xla: feature map side (7 = a 224 ResNet/VGG)")
     p.add_argument("--feature-dim", type=int, default=512, help="xla: feature channels")
     p.add_argument("--units", type=int, default=256, help="xla: decoder units")
     p.add_argument("--vocab", type=int, default=2000, help="xla: vocabulary size")
+    p.add_argument("--captions-per-image", type=int, default=5,
+                   help="attention: captions sharing one image row in the grouped form (Flickr8k/COCO: 5)")
     p.add_argument("--steps", type=int, default=5, help="xla: steps per timed block")
     p.add_argument("--blocks", type=int, default=3, help="xla: timed blocks per setting (alternating)")
     p.add_argument("--scenes", type=int, default=1000, help="synthetic: training scenes")
@@ -155,11 +318,18 @@ def main(argv=None):
     p.add_argument("--json", default=None, help="write the raw rows here")
     args = p.parse_args(argv)
     out = {}
+    if args.part in ("attention", "all"):
+        out["attention"] = bench_attention(args)
+    if args.part in ("profile", "all"):
+        out["profile"] = bench_profile(args)
     if args.part in ("xla", "all"):
         out["xla"] = bench_xla(args)
     if args.part in ("synthetic", "all"):
         out["synthetic"] = bench_synthetic(args)
-    write_json(args.json, out)
+    with open("/proc/loadavg") if os.path.exists("/proc/loadavg") else open(os.devnull) as f:
+        load = f.read().split()[:3]
+    print(f"load average at the end: {' '.join(load)}")
+    write_json(args.json, {**out, "loadavg": load})
 
 
 if __name__ == "__main__":

@@ -46,10 +46,26 @@ __all__ = ["Captioner", "CaptionerConfig", "CaptionBatches"]
 
 
 class CaptionBatches(keras.utils.PyDataset):
-    """Teacher-forcing batches: features gathered per caption, ``tokens[:-1]`` -> ``tokens[1:]``.
+    """Teacher-forcing batches of ``batch_size`` captions: ``tokens[:-1]`` -> ``tokens[1:]``.
+
+    By default each caption gets its own row of features (``{input_key: (B, ...), "tokens"}``)
+    and the order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation``: a
+    function of the seed and the epoch only, so a run resumed at epoch ``e`` sees the same
+    batches as an uninterrupted one (:meth:`set_epoch` is called at the start of every epoch
+    by :meth:`Captioner.fit`).
+
+    With ``group_by_image=True`` the images are shuffled instead and each image's captions
+    follow one another (as neuraltalk2 and ImageCaptioning.pytorch batch ``seq_per_img``
+    captions); a batch then holds each of its images' features *once* plus
+    ``"image_index": (B,) int32`` pointing every caption at its row, so the decoder projects
+    an image's annotations once per batch instead of once per caption (measured in
+    ``bench/captioning_bench.py --part attention``). The image rows are padded to a fixed
+    count (repeating the last; padded rows are never pointed at) so every full batch has one
+    shape. Use it with cached features: in end-to-end training the padded rows would enter
+    the encoder's batch-norm statistics.
 
     Args:
-        features: ``(n_images, L, d)`` features.
+        features: ``(n_images, L, d)`` features (or ``(n_images, S, S, 3)`` images).
         image_index: ``(n_captions,)`` row of ``features`` for each caption.
         token_ids: ``(n_captions, T + 1)`` encoded captions.
         batch_size: captions per batch.
@@ -57,21 +73,41 @@ class CaptionBatches(keras.utils.PyDataset):
         seed: shuffling seed.
         input_key: the input name of the gathered rows (``"features"``, or ``"images"`` when
             ``features`` holds the images themselves, for end-to-end training).
+        group_by_image: batch the captions of an image together, its features once.
     """
 
     def __init__(self, features, image_index, token_ids, *, batch_size=64, shuffle=True, seed=0,
-                 input_key="features", **kwargs):
+                 input_key="features", group_by_image=False, **kwargs):
         super().__init__(**kwargs)
+        self.group_by_image = bool(group_by_image)
         self.features = features
         self.input_key = input_key
         self.image_index = np.asarray(image_index)
         self.token_ids = np.asarray(token_ids)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(self.image_index))
-        if shuffle:
-            self.rng.shuffle(self.order)
+        self.seed = int(seed)
+        self.images = np.unique(self.image_index)
+        counts = np.bincount(self.image_index)[self.images] if len(self.images) else np.array([1])
+        # A batch of B consecutive captions spans at most ceil((B - 1) / min_count) + 1 images.
+        self.images_per_batch = int(min(batch_size, len(self.images),
+                                        -(-(batch_size - 1) // int(counts.min())) + 1)) if len(self.images) else 1
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the order of epoch ``epoch`` (0-based)."""
+        self.epoch = int(epoch)
+        if not self.group_by_image:
+            n = len(self.image_index)
+            rng = np.random.default_rng([self.seed, self.epoch])
+            self.order = rng.permutation(n) if self.shuffle else np.arange(n)
+        elif self.shuffle:
+            perm = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+            rank = np.empty(int(self.image_index.max()) + 1 if len(self.image_index) else 0, np.int64)
+            rank[self.images[perm]] = np.arange(len(perm))
+            self.order = np.argsort(rank[self.image_index], kind="stable")
+        else:
+            self.order = np.argsort(self.image_index, kind="stable")
 
     def __len__(self):
         return int(np.ceil(len(self.order) / self.batch_size))
@@ -79,12 +115,26 @@ class CaptionBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         tokens = self.token_ids[rows]
-        inputs = {self.input_key: self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}
+        if not self.group_by_image:
+            return {self.input_key: self.features[self.image_index[rows]], "tokens": tokens[:, :-1]}, tokens[:, 1:]
+        uniq, inverse = np.unique(self.image_index[rows], return_inverse=True)
+        pad = self.images_per_batch - len(uniq)
+        if pad > 0:
+            uniq = np.concatenate([uniq, np.repeat(uniq[-1:], pad)])
+        inputs = {self.input_key: self.features[uniq], "image_index": inverse.astype(np.int32).reshape(-1),
+                  "tokens": tokens[:, :-1]}
         return inputs, tokens[:, 1:]
 
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+
+class _EpochOrder(keras.callbacks.Callback):
+    """Sets the data order of each epoch (``CaptionBatches.set_epoch``) when it begins."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.set_epoch(epoch)
 
 
 class Captioner:
@@ -142,12 +192,24 @@ class Captioner:
         decoder.load_weights(os.path.join(path, "decoder.weights.h5"))
         return cls(config, vocab, encoder, decoder, saved.get("notes"))
 
-    def save(self, path: str) -> None:
-        """Write the captioner to directory ``path`` (atomically: a temporary directory, then rename)."""
+    def save(self, path: str, *, keep=()) -> None:
+        """Write the captioner to directory ``path`` (atomically: a temporary directory, then rename).
+
+        Args:
+            path: the directory; an existing one is replaced as a whole.
+            keep: names of files of the existing directory to carry over (the run folder's
+                ``run.json``); everything else in it is replaced.
+        """
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".captioner-", dir=parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the saved model private to its owner
         try:
+            for name in keep:
+                if os.path.isfile(os.path.join(path, name)):
+                    shutil.copy2(os.path.join(path, name), os.path.join(tmp, name))
             with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
                 json.dump({"config": self.config.to_json(), "notes": self.notes}, f, indent=2)
             self.vocab.save(os.path.join(tmp, "vocab.txt"))
@@ -213,6 +275,8 @@ class Captioner:
         callbacks=(),
         verbose=1,
         seed=0,
+        run=None,
+        group_by_image=False,
     ):
         """Train the decoder on cached features with teacher forcing.
 
@@ -224,30 +288,52 @@ class Captioner:
             epochs, batch_size, learning_rate, clipnorm, jit_compile: training settings.
             callbacks: Keras callbacks.
             verbose: Keras verbosity.
-            seed: shuffling seed.
+            seed: shuffling seed (the order of epoch ``e`` depends on ``seed`` and ``e`` only).
+            run: optional :class:`apps.captioning.run.RunFolder`: resume from its newest
+                checkpoint and write one after every epoch.
+            group_by_image: batch each image's captions together, its features once per
+                batch (see :class:`CaptionBatches`).
 
         Returns:
-            The Keras ``History``; ``self.notes["train_seconds"]`` gets the wall time.
+            The Keras ``History`` (with a resumed run: all epochs, the earlier ones from the
+            checkpoint); ``self.notes["train_seconds"]`` gets the wall time.
         """
         epochs = check_positive_int("epochs", epochs)
         batch_size = check_positive_int("batch_size", batch_size)
         self.compile(learning_rate=learning_rate, clipnorm=clipnorm, jit_compile=jit_compile)
         return self._fit(self.decoder, features, image_index, captions, val, input_key="features",
-                         epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed)
+                         epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed,
+                         run=run, group_by_image=group_by_image)
 
     def _fit(self, model, inputs, image_index, captions, val, *, input_key, epochs, batch_size, callbacks, verbose,
-             seed):
+             seed, run=None, group_by_image=False):
         """``model.fit`` on caption batches of ``inputs`` (features or images); records the time."""
         max_length = self.config.max_length
         data = CaptionBatches(inputs, image_index, self.vocab.encode(captions, max_length=max_length),
-                              batch_size=batch_size, seed=seed, input_key=input_key)
+                              batch_size=batch_size, seed=seed, input_key=input_key, group_by_image=group_by_image)
         val_data = None
         if val is not None:
             v_inputs, v_index, v_captions = val
             val_data = CaptionBatches(v_inputs, v_index, self.vocab.encode(v_captions, max_length=max_length),
                                       batch_size=batch_size, shuffle=False, input_key=input_key)
+        callbacks = [_EpochOrder(data)] + list(callbacks)
+        initial_epoch, past = 0, {}
+        if run is not None:
+            from apps.captioning.run import checkpoint_callback
+
+            meta = run.restore_checkpoint(model)
+            if meta is not None:
+                initial_epoch, past = min(int(meta["epoch"]), epochs), meta.get("history", {})
+                self.notes["resumed_at_epoch"] = initial_epoch
+            callbacks.insert(1, checkpoint_callback(run, history=past, position=run.position))
         start = time.perf_counter()
-        history = model.fit(data, validation_data=val_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
+        # shuffle=False: the order is CaptionBatches' own, a function of (seed, epoch). Keras'
+        # shuffle of a PyDataset's batch order draws from the global NumPy RNG, which a resumed
+        # run cannot replay.
+        history = model.fit(data, validation_data=val_data, epochs=epochs, initial_epoch=initial_epoch,
+                            callbacks=callbacks, verbose=verbose, shuffle=False)
+        if past:
+            history.history = {k: list(past.get(k, [])) + list(v) for k, v in history.history.items()} or past
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
         self.notes["epochs"] = epochs
         return history
@@ -268,6 +354,7 @@ class Captioner:
         callbacks=(),
         verbose=1,
         seed=0,
+        run=None,
     ):
         """Train encoder and decoder together from pixels (fine-tuning the CNN; no feature cache).
 
@@ -288,6 +375,7 @@ class Captioner:
             callbacks: Keras callbacks (they see the joint model).
             verbose: Keras verbosity.
             seed: shuffling seed.
+            run: optional :class:`apps.captioning.run.RunFolder` (resume and checkpoints), as in :meth:`fit`.
 
         Returns:
             The Keras ``History``; ``self.notes`` records the training time and settings.
@@ -314,7 +402,7 @@ class Captioner:
         if val is not None:
             val = (self._check_images(val[0]), val[1], val[2])
         history = self._fit(model, images, image_index, captions, val, input_key="images", epochs=epochs,
-                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed)
+                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed, run=run)
         self.notes["train_encoder"] = True
         self.notes["encoder_learning_rate"] = enc_lr
         return history

@@ -11,7 +11,8 @@ No smoothing is applied by default (``smoothing=None``), matching the published 
 corpus where some n-gram order has no match at all then scores 0 for that BLEU-N. Pass
 ``smoothing="method1"`` (add epsilon to zero counts, Chen & Cherry 2014) for tiny test sets.
 Hypotheses and references are tokenised the same way as training captions
-(:func:`apps.captioning.text.standardize`: lower case, punctuation removed).
+(:func:`apps.captioning.text.standardize`: the vocabulary's own standardisation, Unicode lower
+case, punctuation removed).
 """
 
 from __future__ import annotations

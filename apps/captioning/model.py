@@ -212,8 +212,9 @@ def compute_features(
         count: number of images.
         batch_size: images per encoder call.
         cache_path: optional ``.npy`` path; if it exists with the right shape it is loaded
-            instead of recomputed, otherwise it is written (float16) after computing.
-        progress: show a rich progress bar.
+            instead of recomputed, otherwise it is written (float16) after computing, and the
+            float16-rounded features are returned either way.
+        progress: report progress on stderr (a rich bar on a terminal, else one plain line).
         description: progress-bar label.
 
     Returns:
@@ -226,10 +227,11 @@ def compute_features(
             return np.asarray(cached, dtype=np.float32)
     out = np.empty(expected, np.float32)
     starts = range(0, count, batch_size)
-    if progress:
+    if progress and _stderr_is_tty():
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        with Progress(transient=True, console=Console(stderr=True)) as bar:
             task = bar.add_task(description, total=count)
             for start in starts:
                 stop = min(start + batch_size, count)
@@ -239,12 +241,29 @@ def compute_features(
         for start in starts:
             stop = min(start + batch_size, count)
             out[start:stop] = keras.ops.convert_to_numpy(encoder(load_batch(start, stop).astype("float32")))
+    if progress:
+        import sys
+
+        print(f"{description}: {count} images", file=sys.stderr, flush=True)
     if cache_path:
         os.makedirs(os.path.dirname(os.path.abspath(cache_path)), exist_ok=True)
         tmp = cache_path + ".tmp.npy"
-        np.save(tmp, out.astype(np.float16))
+        half = out.astype(np.float16)
+        np.save(tmp, half)
         os.replace(tmp, cache_path)
+        # The features a later run reads from the cache: returning the same ones now keeps a
+        # run that computes them and one that reads them (e.g. after a resume) bit-identical.
+        out = half.astype(np.float32)
     return out
+
+
+def _stderr_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 # ----------------------------------------------------------------------------------------
@@ -256,7 +275,8 @@ class CaptionDecoder(keras.Model):
     """GRU/LSTM caption decoder over ``(L, d)`` annotation vectors, with optional attention.
 
     Inputs of :meth:`call`: ``{"features": (B, L, d) float, "tokens": (B, T) int}`` where
-    ``tokens`` starts with ``<start>``; output: ``(B, T, vocab_size)`` logits for the next word.
+    ``tokens`` starts with ``<start>``, optionally with ``"image_index": (B,) int`` and then
+    ``features`` of shape ``(U, L, d)``, one row per image (see :meth:`teacher_forcing`); output: ``(B, T, vocab_size)`` logits for the next word.
     :meth:`prepare` and :meth:`step` are the same computation one word at a time (used by
     greedy and beam decoding, and inside the exported SavedModel's ``tf.while_loop``).
 
@@ -358,9 +378,24 @@ class CaptionDecoder(keras.Model):
         h, new_states, context, alpha = self._cell_step(x, states, memory)
         return self._logits(h, context), new_states, alpha
 
-    def teacher_forcing(self, features, tokens, training=False):
-        """Logits ``(B, T, V)`` and attention ``(B, T, L)`` (None without attention)."""
+    def teacher_forcing(self, features, tokens, training=False, image_index=None):
+        """Logits ``(B, T, V)`` and attention ``(B, T, L)`` (None without attention).
+
+        Args:
+            features: ``(B, L, d)``, one row per caption; or, with ``image_index``, ``(U, L, d)``
+                one row per *image* of the batch.
+            tokens: ``(B, T)`` decoder inputs.
+            training: dropout on.
+            image_index: optional ``(B,)`` row of ``features`` for each caption. The annotation
+                projections and the initial state are then computed once per image and
+                gathered per caption (the captions of an image share them), instead of once
+                per caption: with 5 captions an image that is most of the attention form's
+                extra arithmetic.
+        """
         memory, states = self.prepare(features)
+        if image_index is not None:
+            memory = tuple(ops.take(m, image_index, axis=0) for m in memory)
+            states = [ops.take(s, image_index, axis=0) for s in states]
         emb = self.embed_dropout(self.embedding(tokens), training=training)
         if not self.config.attention:
             out = self.rnn(emb, initial_state=states, training=training)
@@ -372,7 +407,8 @@ class CaptionDecoder(keras.Model):
         return self._logits(hs, contexts, training=training), alphas
 
     def call(self, inputs, training=False):
-        logits, _ = self.teacher_forcing(inputs["features"], inputs["tokens"], training=training)
+        logits, _ = self.teacher_forcing(inputs["features"], inputs["tokens"], training=training,
+                                         image_index=inputs.get("image_index"))
         return logits
 
 
@@ -398,7 +434,10 @@ class EndToEndCaptioner(keras.Model):
 
     def call(self, inputs, training=False):
         features = self.encoder(inputs["images"], training=training)
-        return self.decoder({"features": features, "tokens": inputs["tokens"]}, training=training)
+        decoder_inputs = {"features": features, "tokens": inputs["tokens"]}
+        if "image_index" in inputs:  # images given once per image, captions point at them
+            decoder_inputs["image_index"] = inputs["image_index"]
+        return self.decoder(decoder_inputs, training=training)
 
 
 class TwoRateAdam(keras.optimizers.Adam):

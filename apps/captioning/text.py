@@ -1,7 +1,12 @@
 """Caption text <-> token ids, with Keras ``TextVectorization``.
 
-Captions are standardised by ``TextVectorization`` (lower case, punctuation stripped,
-split on whitespace). The vocabulary is the ``max_tokens - 4`` most frequent training words
+Captions are standardised by one function, :func:`standardize_text` (Unicode NFC, full
+Unicode lower case, ASCII punctuation stripped, whitespace collapsed), on both sides: it
+prepares the text handed to ``TextVectorization`` (built with ``standardize=None``) and the
+reference captions BLEU is scored against (:func:`standardize`), so "CAFÉ" is "café" in the
+vocabulary and in the references alike. (``TextVectorization``'s own
+``lower_and_strip_punctuation`` lower-cases ASCII letters only, which made non-ASCII captions
+lose BLEU.) The vocabulary is the ``max_tokens - 4`` most frequent training words
 plus four special tokens with fixed ids::
 
     0 ""        padding (masked out of the loss)
@@ -19,24 +24,46 @@ from __future__ import annotations
 import os
 import re
 import string
+import unicodedata
 
 import numpy as np
 
 from kerasnets._validation import check_positive_int
 
-__all__ = ["CaptionVocabulary", "PAD", "UNK", "START", "END", "standardize"]
+__all__ = ["CaptionVocabulary", "PAD", "UNK", "START", "END", "standardize", "standardize_text"]
 
 PAD, UNK, START, END = "", "[UNK]", "<start>", "<end>"
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 _PUNCT = re.compile("[%s]" % re.escape(string.punctuation))
 
 
+def standardize_text(text: str) -> str:
+    """The standardised form of a caption: the one text normalisation of the app.
+
+    Unicode NFC (a precomposed "é" and "e" + combining accent are one letter), full Unicode
+    lower case (``str.lower``: "CAFÉ" -> "café"), the ASCII punctuation
+    ``string.punctuation`` removed (the set TextVectorization strips), and runs of whitespace
+    collapsed to one space. For ASCII text this equals TextVectorization's
+    ``lower_and_strip_punctuation``.
+
+    Example:
+        >>> standardize_text("  A CAFÉ, by the sea!")
+        'a café by the sea'
+    """
+    text = unicodedata.normalize("NFC", str(text)).lower()
+    return " ".join(_PUNCT.sub("", text).split())
+
+
 def standardize(text: str) -> list[str]:
-    """The words of ``text`` as TextVectorization's ``lower_and_strip_punctuation`` sees them.
+    """The words of ``text`` after :func:`standardize_text`, as the vocabulary sees them.
 
     Used to tokenise reference captions for BLEU the same way as training targets.
     """
-    return _PUNCT.sub("", text.lower()).split()
+    return standardize_text(text).split()
+
+
+def _standardized_array(captions) -> np.ndarray:
+    return np.array([standardize_text(c) for c in captions], dtype=object)
 
 
 class CaptionVocabulary:
@@ -62,9 +89,10 @@ class CaptionVocabulary:
         self.tokens = tokens
         import keras
 
-        # TextVectorization reserves "" (0) and "[UNK]" (1) itself.
+        # TextVectorization reserves "" (0) and "[UNK]" (1) itself. Its input is already
+        # standardised by standardize_text (the same function the BLEU references go through).
         self.vectorizer = keras.layers.TextVectorization(
-            standardize="lower_and_strip_punctuation",
+            standardize=None,
             split="whitespace",
             output_mode="int",
             vocabulary=tokens[2:],
@@ -93,8 +121,8 @@ class CaptionVocabulary:
         captions = list(captions)
         if not captions:
             raise ValueError("Cannot build a vocabulary from no captions. Received: captions=[]")
-        layer = keras.layers.TextVectorization(max_tokens=max_tokens - 2, standardize="lower_and_strip_punctuation")
-        layer.adapt(np.array(captions, dtype=object))
+        layer = keras.layers.TextVectorization(max_tokens=max_tokens - 2, standardize=None, split="whitespace")
+        layer.adapt(_standardized_array(captions))
         words = [w for w in layer.get_vocabulary()[2:]]
         if min_count > 1:
             from collections import Counter
@@ -108,7 +136,7 @@ class CaptionVocabulary:
 
         Captions longer than ``max_length`` words are truncated (and still end with ``<end>``).
         """
-        ids = self.vectorizer(np.array(list(captions), dtype=object))
+        ids = self.vectorizer(_standardized_array(captions))
         ids = ids.numpy() if hasattr(ids, "numpy") else np.asarray(ids)
         out = np.zeros((len(ids), max_length + 2), np.int32)
         for i, row in enumerate(ids):

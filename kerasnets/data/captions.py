@@ -7,7 +7,8 @@ their captions, and the image folder):
   "Framing Image Description as a Ranking Task"): one line per caption,
   ``1000268201_693b08cb0e.jpg#0<TAB>A child in a pink dress ...``.
 * :func:`read_caption_csv` — the common re-packaging (Kaggle "flickr8k" ``captions.txt``):
-  a CSV with the header ``image,caption`` (captions may hold commas; CSV quoting applies).
+  a CSV with the header ``image,caption`` (captions may hold commas; CSV quoting applies, and
+  a row with an unquoted comma is an error naming its line). A UTF-8 byte-order mark is accepted.
 * :func:`read_coco_captions` — COCO ``captions_*.json`` (Chen et al. 2015): ``images`` with
   ``id``/``file_name`` and ``annotations`` with ``image_id``/``caption``.
 
@@ -133,7 +134,8 @@ def _finish(images, captions, image_dir, source) -> CaptionDataset:
 def _read_text(path: str) -> str:
     path = check_existing_file("path", path)
     try:
-        with open(path, encoding="utf-8") as f:
+        # utf-8-sig: a leading byte-order mark (as Excel and Notepad write) is not part of the text.
+        with open(path, encoding="utf-8-sig") as f:
             return f.read()
     except UnicodeDecodeError as err:
         raise CaptionFileError(f"Caption file is not UTF-8 text ({err}). Received: path={path!r}") from None
@@ -183,8 +185,9 @@ def read_caption_csv(path: str, *, image_dir: str | None = None) -> CaptionDatas
 
     Raises:
         FileNotFoundError: ``path`` (or ``image_dir``) does not exist.
-        CaptionFileError: no ``image``/``caption`` columns, a short row, an empty caption,
-            or missing images.
+        CaptionFileError: no ``image``/``caption`` columns, a short row, a row with more
+            fields than the header (an unquoted comma in a caption), an empty caption, or
+            missing images (each with the line number).
     """
     text = _read_text(path)
     reader = csv.DictReader(text.splitlines())
@@ -197,6 +200,15 @@ def read_caption_csv(path: str, *, image_dir: str | None = None) -> CaptionDatas
     images, captions = [], {}
     for row in reader:
         where = f"{path}:{reader.line_num}"
+        if None in row:
+            # DictReader puts the fields beyond the header's under the key None: an unquoted
+            # comma split the caption, and keeping only the first part would truncate it silently.
+            extra = row.pop(None)
+            raise CaptionFileError(
+                f"Row with {len(row) + len(extra)} fields at {where}, the header has {len(fields)}: a caption "
+                'holding a comma must be quoted (a.jpg,"A dog, a cat ."). '
+                f"Received: line={','.join([str(row.get(f) or '') for f in fields] + list(extra))[:120]!r}"
+            )
         if row.get("caption") is None or None in row.values():
             raise CaptionFileError(f"Row with too few fields at {where}. Received: row={row!r}")
         _add(images, captions, (row["image"] or "").strip(), row["caption"], where)
@@ -254,7 +266,7 @@ def read_coco_captions(path: str, *, image_dir: str | None = None) -> CaptionDat
 
 
 def _sniff(path: str) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
         head = f.read(4096)
     stripped = head.lstrip()
     if stripped.startswith("{"):

@@ -57,10 +57,70 @@ def test_corpus_bleu_matches_nltk():
         corpus_bleu_scores(refs, hyps[:1])
 
 
+def test_one_standardisation_for_vocabulary_and_references():
+    from apps.captioning.text import standardize, standardize_text
+
+    # Non-ASCII capitals: Keras' lower_and_strip_punctuation would keep "CAFÉ" as "cafÉ".
+    captions = ["UN CAFÉ au lait.", "Ein Mädchen läuft!", "ÉLAN vital"]
+    vocab = CaptionVocabulary.adapt(captions, max_tokens=50)
+    assert {"café", "mädchen", "läuft", "élan"} <= set(vocab.tokens)
+    assert not any(any(ch.isupper() for ch in t) for t in vocab.tokens[4:])
+    ids = vocab.encode(["Un Café AU LAIT", "un cafe\u0301"], max_length=6)  # NFC: e + combining accent = é
+    assert vocab.decode(ids[0]) == "un café au lait"
+    assert vocab.decode(ids[1]) == "un café"
+    assert standardize("UN CAFÉ, au lait.") == ["un", "café", "au", "lait"]
+    assert standardize_text("  A  red\tcircle. ") == "a red circle"
+    # The decoded words and the standardised references agree, so BLEU is 1 on a perfect caption.
+    hyp = vocab.decode(vocab.encode(["UN CAFÉ au lait."], max_length=8)[0])
+    assert corpus_bleu_scores([["UN CAFÉ au lait."]], [hyp])["bleu4"] == 1.0
+
+
+def test_ascii_standardisation_equals_keras():
+    from apps.captioning.text import standardize_text
+
+    texts = ["A red circle, above a BLUE square.", "two dogs' toys (on the) grass!", "x-ray #1 @ 5:30 a.m."]
+    layer = keras.layers.TextVectorization(standardize="lower_and_strip_punctuation")
+    layer.adapt(np.array(texts, dtype=object))
+    ours = [standardize_text(t) for t in texts]
+    assert sorted(layer.get_vocabulary()[2:]) == sorted({w for t in ours for w in t.split()})
+    assert ours == ["a red circle above a blue square", "two dogs toys on the grass", "xray 1 530 am"]
+
+
 def _decoder(cell="gru", attention=True, vocab=12):
     cfg = CaptionerConfig(backbone="resnet20", image_size=32, cell=cell, attention=attention, units=16,
                           embed_dim=8, attention_units=8, dropout=0.0, feature_shape=(2, 3, 5))
     return CaptionDecoder(cfg, vocab)
+
+
+@pytest.mark.parametrize("cell,attention", [("gru", True), ("lstm", False)])
+def test_grouped_batches_equal_per_caption_rows(cell, attention):
+    from apps.captioning.captioner import CaptionBatches
+
+    decoder = _decoder(cell, attention)
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(5, 6, 5)).astype("float32")
+    index = np.array([0, 0, 1, 1, 1, 2, 3, 3, 4, 4])
+    tokens = rng.integers(2, 12, (10, 5)).astype("int32")
+    data = CaptionBatches(features, index, tokens, batch_size=4, seed=1, group_by_image=True)
+    seen = []
+    for i in range(len(data)):
+        x, y = data[i]
+        rows = data.order[i * 4 : (i + 1) * 4]
+        assert x["features"].shape[0] == data.images_per_batch  # one shape for every batch
+        np.testing.assert_array_equal(x["features"][x["image_index"]], features[index[rows]])
+        grouped = keras.ops.convert_to_numpy(decoder(x))
+        per_caption = keras.ops.convert_to_numpy(decoder({"features": features[index[rows]], "tokens": x["tokens"]}))
+        np.testing.assert_allclose(grouped, per_caption, rtol=1e-5, atol=1e-5)
+        seen.extend(rows.tolist())
+    assert sorted(seen) == list(range(10))  # every caption once per epoch
+    # captions of one image are consecutive; the epoch order depends on (seed, epoch) only
+    assert all(len(set(np.flatnonzero(index[data.order] == k))) and np.ptp(np.flatnonzero(index[data.order] == k)) ==
+               (index == k).sum() - 1 for k in range(5))
+    first = data.order.copy()
+    data.set_epoch(1)
+    assert not np.array_equal(first, data.order)
+    data.set_epoch(0)
+    np.testing.assert_array_equal(first, data.order)
 
 
 @pytest.mark.parametrize("cell,attention", [("gru", True), ("lstm", True), ("lstm", False)])

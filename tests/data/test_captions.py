@@ -176,3 +176,25 @@ def test_flickr8k_1k_real_data():
     assert len(set(train.images) | set(val.images) | set(test.images)) == 1000
     img = load_image(ds.path(test.images[0]), 64)
     assert img.shape == (64, 64, 3)
+
+
+def test_csv_unquoted_comma_names_the_line(tmp_path):
+    # DictReader would keep "A dog" and hide " a cat ." under the key None: a silent truncation.
+    path = _write(tmp_path, "captions.txt", "image,caption\na.jpg,Two pets .\na.jpg,A dog, a cat .\n")
+    with pytest.raises(CaptionFileError, match=r"captions.txt:3.*must be quoted.*A dog, a cat") as info:
+        read_caption_csv(path)
+    assert "3 fields" in str(info.value) and "header has 2" in str(info.value)
+
+
+def test_csv_with_byte_order_mark(tmp_path):
+    path = tmp_path / "captions.txt"
+    path.write_bytes("image,caption\na.jpg,Un café .\n".encode("utf-8-sig"))
+    ds = load_captions(str(path))  # format sniffed through the BOM
+    assert ds.captions == {"a.jpg": ["Un café ."]}
+    assert read_caption_csv(str(path)).images == ["a.jpg"]
+
+
+def test_flickr8k_tokens_with_byte_order_mark(tmp_path):
+    path = tmp_path / "tokens.txt"
+    path.write_bytes("a.jpg#0\tA dog .\n".encode("utf-8-sig"))
+    assert load_captions(str(path)).images == ["a.jpg"]
