@@ -27,6 +27,9 @@ __all__ = [
     "inbound_nodes",
     "node_input_tensors",
     "node_output_tensors",
+    "node_operation",
+    "node_is_input",
+    "node_call_arguments",
     "nodes_by_depth",
     "is_functional",
     "sequential_functional",
@@ -113,6 +116,35 @@ def node_output_tensors(node: Any) -> list:
         return list(node.outputs)
     except AttributeError:
         raise _missing("Node.outputs", node) from None
+
+
+def node_operation(node: Any) -> Any:
+    """The layer or operation a call node calls (``None`` for a graph input's node)."""
+    try:
+        return node.operation
+    except AttributeError:
+        raise _missing("Node.operation", node) from None
+
+
+def node_is_input(node: Any) -> bool:
+    """True for the node of a ``keras.Input`` (it calls nothing)."""
+    try:
+        return bool(node.is_input)
+    except AttributeError:
+        raise _missing("Node.is_input", node) from None
+
+
+def node_call_arguments(node: Any, tensors: dict[int, Any]) -> tuple[tuple, dict]:
+    """The ``(args, kwargs)`` the node's call used, with each symbolic input replaced by ``tensors[id(x)]``.
+
+    Why private: re-playing a recorded call with other inputs (e.g. other shapes) needs the
+    node's ``SymbolicArguments.fill_in``; Keras' own ``Functional._run_through_graph`` uses it.
+    """
+    try:
+        fill_in = node.arguments.fill_in
+    except AttributeError:
+        raise _missing("Node.arguments.fill_in", node) from None
+    return fill_in(tensors)
 
 
 def is_functional(model: Any) -> bool:

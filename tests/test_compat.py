@@ -52,6 +52,19 @@ def test_keras_history_and_inbound_nodes():
     assert _compat.node_output_tensors(nodes[1])[0] is b
     assert _compat.node_input_tensors(nodes[1])[0] is a
     assert _compat.keras_history(model.inputs[0]).operation.name == "x"
+    assert _compat.node_operation(add_node) is history.operation and not _compat.node_is_input(add_node)
+    input_node = _compat.inbound_nodes(_compat.keras_history(model.inputs[0]).operation)[0]
+    assert _compat.node_is_input(input_node)
+
+
+def test_node_call_arguments_replays_a_call_with_other_tensors():
+    model, shared = _shared_layer_model()
+    add_node = _compat.inbound_nodes(model.get_layer("add"))[0]
+    a, b = _compat.node_input_tensors(add_node)
+    wider = {id(a): keras.KerasTensor((7, 4)), id(b): keras.KerasTensor((7, 4))}
+    args, kwargs = _compat.node_call_arguments(add_node, wider)
+    assert kwargs == {} and [tuple(x.shape) for x in args[0]] == [(7, 4), (7, 4)]
+    assert tuple(model.get_layer("add").compute_output_spec(*args, **kwargs).shape) == (7, 4)
 
 
 def test_keras_history_rejects_non_symbolic():
