@@ -152,3 +152,14 @@ def test_data_layer_runs_eagerly_in_a_model_and_in_tf_data():
     tf = pytest.importorskip("tensorflow")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(2).map(layer)
     np.testing.assert_allclose(next(iter(ds)).numpy(), x + 1)
+
+
+def test_weights_snake_case_matches_keras():
+    # kerasnets/_weights.py re-implements Keras' private to_snake_case to predict weights-file paths.
+    from keras.src.utils.naming import to_snake_case
+
+    from kerasnets._weights import _snake_case
+
+    names = ["Conv2D", "BatchNormalization", "LocalResponseNormalization", "CReLU", "DynamicReLU",
+             "ZeroPadChannels", "PReLU", "GlobalAveragePooling2D", "Maxout", "Functional", "EinsumDense"]
+    assert [_snake_case(n) for n in names] == [to_snake_case(n) for n in names]
