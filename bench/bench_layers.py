@@ -103,7 +103,24 @@ def bench_lrn(tf, keras, blocks, reps):
     return rows
 
 
-def _bare_step(keras, tf, lrn_call):
+def _split_conv_class(keras):
+    class SplitConv2D(keras.layers.Layer):
+        """A ``Conv2D(groups=2)`` computed as two Conv2D on the channel halves + concatenation."""
+
+        def __init__(self, grouped, **kwargs):
+            super().__init__(name=grouped.name, **kwargs)
+            config = grouped.get_config()
+            config.update(filters=grouped.filters // 2, groups=1)
+            self.halves = [keras.layers.Conv2D.from_config({**config, "name": f"{grouped.name}_{i}"}) for i in range(2)]
+
+        def call(self, inputs):
+            a, b = keras.ops.split(inputs, 2, axis=-1)
+            return keras.ops.concatenate([self.halves[0](a), self.halves[1](b)], axis=-1)
+
+    return SplitConv2D
+
+
+def _bare_step(keras, tf, lrn_call, towers=2, split=False):
     """AlexNet@64 + fc 512-512-4, AdamW; the LRN layers traced with ``lrn_call``."""
     import kerasnets
     from kerasnets.layers import LocalResponseNormalization
@@ -112,7 +129,16 @@ def _bare_step(keras, tf, lrn_call):
     LocalResponseNormalization.call = lrn_call
     try:
         keras.utils.set_random_seed(0)
-        base = kerasnets.alexnet(include_top=False, input_shape=(SIZE, SIZE, 3))
+        base = kerasnets.alexnet(include_top=False, input_shape=(SIZE, SIZE, 3), towers=towers)
+        if split:
+            split_conv = _split_conv_class(keras)
+
+            def clone(layer):
+                if isinstance(layer, keras.layers.Conv2D) and layer.groups == 2:
+                    return split_conv(layer)
+                return layer.__class__.from_config(layer.get_config())
+
+            base = keras.models.clone_model(base, clone_function=clone)
         x = keras.layers.Flatten()(base.output)
         x = keras.layers.Dense(512, activation="relu")(x)
         x = keras.layers.Dense(512, activation="relu")(x)
@@ -132,9 +158,12 @@ def _bare_step(keras, tf, lrn_call):
 def bench_train_step(tf, keras, blocks, reps):
     from kerasnets.layers import LocalResponseNormalization
 
+    new = LocalResponseNormalization.call
     variants = {
         "old LRN (keras.ops slices)": _bare_step(keras, tf, _old_lrn_call),
-        "new LRN (tf.nn fused)": _bare_step(keras, tf, LocalResponseNormalization.call),
+        "new LRN (tf.nn fused)": _bare_step(keras, tf, new),
+        "new LRN, groups=2 as split + concat": _bare_step(keras, tf, new, split=True),
+        "new LRN, towers=1 (2x MACs in conv2/4/5)": _bare_step(keras, tf, new, towers=1),
     }
     result = _alternate(variants, blocks, reps)
     base = result["old LRN (keras.ops slices)"]
