@@ -9,6 +9,7 @@ Times, in alternating blocks in one process (so load changes hit every variant a
    ``tf.nn.local_response_normalization`` (the new TensorFlow path);
 2. the bare AlexNet@64 train step (``include_top=False`` + fc 512-512-4, AdamW, ``train_on_batch``
    on a batch in memory) with the old and the new LRN;
+   also with the ``groups=2`` layers as ``kerasnets.layers.GroupedConv2D`` and with one tower;
 3. AlexNet's ``groups=2`` convolutions (conv2, conv4, conv5 at their AlexNet@64 input shapes):
    ``Conv2D(groups=2)``, two ``Conv2D`` on the channel halves + concatenation, and one-tower
    ``Conv2D`` (twice the MACs).
@@ -103,23 +104,6 @@ def bench_lrn(tf, keras, blocks, reps):
     return rows
 
 
-def _split_conv_class(keras):
-    class SplitConv2D(keras.layers.Layer):
-        """A ``Conv2D(groups=2)`` computed as two Conv2D on the channel halves + concatenation."""
-
-        def __init__(self, grouped, **kwargs):
-            super().__init__(name=grouped.name, **kwargs)
-            config = grouped.get_config()
-            config.update(filters=grouped.filters // 2, groups=1)
-            self.halves = [keras.layers.Conv2D.from_config({**config, "name": f"{grouped.name}_{i}"}) for i in range(2)]
-
-        def call(self, inputs):
-            a, b = keras.ops.split(inputs, 2, axis=-1)
-            return keras.ops.concatenate([self.halves[0](a), self.halves[1](b)], axis=-1)
-
-    return SplitConv2D
-
-
 def _bare_step(keras, tf, lrn_call, towers=2, split=False):
     """AlexNet@64 + fc 512-512-4, AdamW; the LRN layers traced with ``lrn_call``."""
     import kerasnets
@@ -131,11 +115,11 @@ def _bare_step(keras, tf, lrn_call, towers=2, split=False):
         keras.utils.set_random_seed(0)
         base = kerasnets.alexnet(include_top=False, input_shape=(SIZE, SIZE, 3), towers=towers)
         if split:
-            split_conv = _split_conv_class(keras)
+            from kerasnets.layers import GroupedConv2D
 
-            def clone(layer):
-                if isinstance(layer, keras.layers.Conv2D) and layer.groups == 2:
-                    return split_conv(layer)
+            def clone(layer):  # the same layers, grouped convolutions computed group by group
+                if type(layer) is keras.layers.Conv2D and layer.groups > 1:
+                    return GroupedConv2D.from_config(layer.get_config())
                 return layer.__class__.from_config(layer.get_config())
 
             base = keras.models.clone_model(base, clone_function=clone)
@@ -162,7 +146,7 @@ def bench_train_step(tf, keras, blocks, reps):
     variants = {
         "old LRN (keras.ops slices)": _bare_step(keras, tf, _old_lrn_call),
         "new LRN (tf.nn fused)": _bare_step(keras, tf, new),
-        "new LRN, groups=2 as split + concat": _bare_step(keras, tf, new, split=True),
+        "new LRN, groups=2 as GroupedConv2D (split + concat)": _bare_step(keras, tf, new, split=True),
         "new LRN, towers=1 (2x MACs in conv2/4/5)": _bare_step(keras, tf, new, towers=1),
     }
     result = _alternate(variants, blocks, reps)

@@ -4,6 +4,7 @@
 - :class:`CReLU` (concatenated ReLU; doubles the channels).
 - :class:`Maxout` (max over ``pieces`` groups of channels; divides the channels).
 - :class:`ZeroPadChannels` (ResNet option-A shortcut: subsample and zero-pad).
+- :class:`GroupedConv2D` (``Conv2D(groups=g)`` computed group by group: faster on TF's CPU kernels).
 - :class:`DynamicReLU` (DY-ReLU-B: per-channel piecewise-linear activation from global context).
 
 Each is registered as serializable under the ``kerasnets`` package, so
@@ -15,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["LocalResponseNormalization", "LRN", "lrn_ops", "CReLU", "Maxout", "ZeroPadChannels", "DynamicReLU"]
+__all__ = ["LocalResponseNormalization", "LRN", "lrn_ops", "GroupedConv2D", "CReLU", "Maxout", "ZeroPadChannels", "DynamicReLU"]
 
 
 @keras.saving.register_keras_serializable(package="kerasnets")
@@ -205,6 +206,41 @@ class Maxout(keras.layers.Layer):
         config = super().get_config()
         config.update(pieces=self.pieces)
         return config
+
+
+@keras.saving.register_keras_serializable(package="kerasnets")
+class GroupedConv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` whose ``groups > 1`` convolution runs as one convolution per group.
+
+    The same layer as ``Conv2D(groups=g)``: the same configuration, one kernel of shape
+    ``(kh, kw, in_channels / g, filters)`` (group ``i`` maps input channels ``i*C/g ...`` to filters
+    ``i*F/g ...``), the same outputs and gradients. Only the computation differs: the input and the
+    kernel are split into ``g`` parts, convolved separately and concatenated, which on
+    TensorFlow's CPU kernels is several times faster forward + backward than its grouped
+    convolution (bench/bench_layers.py: AlexNet's conv2 0.07x, conv4 0.18x, conv5 0.14x).
+    With ``groups=1`` it is exactly ``Conv2D``.
+
+    Examples:
+        >>> import numpy as np
+        >>> layer = GroupedConv2D(8, 3, groups=2, padding="same")
+        >>> tuple(layer(np.ones((1, 5, 5, 4), "float32")).shape), tuple(layer.kernel.shape)
+        ((1, 5, 5, 8), (3, 3, 2, 8))
+    """
+
+    def convolution_op(self, inputs, kernel):
+        if self.groups == 1 or self.data_format != "channels_last":
+            return super().convolution_op(inputs, kernel)
+        parts = zip(ops.split(inputs, self.groups, axis=-1), ops.split(kernel, self.groups, axis=-1))
+        return ops.concatenate(
+            [
+                ops.conv(
+                    x, k, strides=list(self.strides), padding=self.padding,
+                    dilation_rate=self.dilation_rate, data_format=self.data_format,
+                )
+                for x, k in parts
+            ],
+            axis=-1,
+        )
 
 
 @keras.saving.register_keras_serializable(package="kerasnets")

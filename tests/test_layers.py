@@ -128,6 +128,31 @@ print(json.dumps({"y": y.tolist(), "g": g.tolist()}))
     np.testing.assert_allclose(out["g"], tape.gradient(loss, x).numpy(), rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("groups, strides, padding", [(2, 1, "same"), (4, 2, "valid"), (1, 1, "same")])
+def test_grouped_conv2d_equals_keras_grouped_conv_in_values_and_gradients(groups, strides, padding):
+    import tensorflow as tf
+
+    from kerasnets.layers import GroupedConv2D
+
+    shape = (2, 9, 9, 8)
+    ours = GroupedConv2D(12, 3, strides=strides, padding=padding, groups=groups, activation="relu")
+    theirs = keras.layers.Conv2D(12, 3, strides=strides, padding=padding, groups=groups, activation="relu")
+    ours.build(shape)
+    theirs.build(shape)
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+    theirs.set_weights(ours.get_weights())
+    x = tf.constant(np.random.default_rng(6).normal(size=shape).astype("float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        a, b = ours(x), theirs(x)
+        la, lb = tf.reduce_sum(a * a), tf.reduce_sum(b * b)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    for ga, gb in zip(tape.gradient(la, [x, *ours.trainable_weights]), tape.gradient(lb, [x, *theirs.trainable_weights])):
+        np.testing.assert_allclose(ga.numpy(), gb.numpy(), rtol=1e-4, atol=1e-4)
+    again = GroupedConv2D.from_config(ours.get_config())
+    assert again.get_config() == ours.get_config() and again.groups == groups
+
+
 def test_lrn_rejects_even_size():
     with pytest.raises(ValueError, match=r"odd integer.*Received: size=4"):
         LocalResponseNormalization(size=4)

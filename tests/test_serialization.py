@@ -183,6 +183,6 @@ def test_install_is_idempotent_and_registers_in_process():
     _autoregister.install()
     assert set(_autoregister.registered()) == set(_autoregister.REGISTERING_MODULES)
     assert not any(type(f).__name__ == "_KerasImportHook" for f in sys.meta_path)  # keras is already in
-    for name in ("LocalResponseNormalization", "CReLU", "Maxout", "LabelSmoothingCrossentropy", "MomentumSGD",
+    for name in ("LocalResponseNormalization", "CReLU", "Maxout", "GroupedConv2D", "LabelSmoothingCrossentropy", "MomentumSGD",
                  "PCALighting", "RandomResizedCrop", "ScaleJitter"):
         assert keras.saving.get_registered_object(f"kerasnets>{name}") is not None, name
