@@ -161,5 +161,5 @@ def test_weights_snake_case_matches_keras():
     from kerasnets._weights import _snake_case
 
     names = ["Conv2D", "BatchNormalization", "LocalResponseNormalization", "CReLU", "DynamicReLU",
-             "ZeroPadChannels", "PReLU", "GlobalAveragePooling2D", "Maxout", "Functional", "EinsumDense"]
+             "ZeroPadChannels", "GroupedConv2D", "PReLU", "GlobalAveragePooling2D", "Maxout", "Functional", "EinsumDense"]
     assert [_snake_case(n) for n in names] == [to_snake_case(n) for n in names]

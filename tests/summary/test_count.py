@@ -253,3 +253,16 @@ def test_counting_modules_import_without_a_loop():
 
     loops = [name for name in graph if reaches(name, name)]
     assert loops == [], f"import loop through {loops}"
+
+
+def test_grouped_conv2d_counts_as_the_grouped_conv_it_computes():
+    from kerasnets.layers import GroupedConv2D
+
+    def model(conv):
+        inputs = keras.Input((7, 7, 96))
+        return keras.Model(inputs, conv(inputs))
+
+    ours = count(model(GroupedConv2D(256, 5, padding="same", groups=2, name="conv")))
+    theirs = count(model(keras.layers.Conv2D(256, 5, padding="same", groups=2, name="conv")))
+    assert ours.layer("conv").macs == theirs.layer("conv").macs == 7 * 7 * 256 * 5 * 5 * 48
+    assert ours.params == theirs.params and ours.layer("conv").known
