@@ -34,6 +34,7 @@ __all__ = [
     "is_functional",
     "sequential_functional",
     "sublayers",
+    "build_input_shapes",
     "DataLayer",
 ]
 
@@ -198,6 +199,19 @@ def sublayers(layer: Any, *, recursive: bool = True) -> list:
     except AttributeError:
         raise _missing("Layer._flatten_layers", layer) from None
     return list(flatten(include_self=False, recursive=recursive))
+
+
+def build_input_shapes(layer: Any) -> dict:
+    """``{argument name: shape}`` a built layer or subclassed model was built with (``{}`` if none).
+
+    Why private: Keras records the shapes ``build()`` received in ``layer._build_shapes_dict``; a
+    subclassed model has no public ``input_shape`` (it raises), and its inputs are not tracked.
+    """
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"Expected a Keras layer or model. Received: layer={type(layer).__name__}")
+    if not hasattr(layer, "_build_shapes_dict"):
+        raise _missing("Layer._build_shapes_dict", layer)
+    return dict(layer._build_shapes_dict or {})
 
 
 # DataLayer: the base class of Keras' own random preprocessing layers. A subclass writes its ``call``

@@ -32,6 +32,7 @@ def test_private_names_exist_in_installed_keras():
             (model, "_inputs_struct"),
             (model, "_flatten_layers"),
             (keras.Sequential(), "_functional"),
+            (shared, "_build_shapes_dict"),
         ]
         if not hasattr(owner, name)
     ]
@@ -108,8 +109,10 @@ def test_is_functional_false_for_subclassed():
             return self.dense(x)
 
     sub = Sub()
+    assert _compat.build_input_shapes(sub) == {}
     sub(np.zeros((1, 3), "float32"))
     assert not _compat.is_functional(sub)
+    assert [tuple(s) for s in _compat.build_input_shapes(sub).values()] == [(1, 3)]
     assert [layer.name for layer in _compat.sublayers(sub)] == [sub.dense.name]
 
 

@@ -70,7 +70,7 @@ def count_subclassed(model, *, input_shape=None):
         ValueError: without ``input_shape`` when the model's input shape is unknown.
     """
     if input_shape is None:
-        build = getattr(model, "_build_shapes_dict", None) or {}
+        build = _compat.build_input_shapes(model)
         shapes = list(build.values())
         if len(shapes) != 1 or shapes[0] is None:
             raise ValueError(
