@@ -27,10 +27,14 @@ __all__ = [
     "inbound_nodes",
     "node_input_tensors",
     "node_output_tensors",
+    "node_operation",
+    "node_is_input",
+    "node_call_arguments",
     "nodes_by_depth",
     "is_functional",
     "sequential_functional",
     "sublayers",
+    "build_input_shapes",
     "DataLayer",
 ]
 
@@ -115,6 +119,35 @@ def node_output_tensors(node: Any) -> list:
         raise _missing("Node.outputs", node) from None
 
 
+def node_operation(node: Any) -> Any:
+    """The layer or operation a call node calls (``None`` for a graph input's node)."""
+    try:
+        return node.operation
+    except AttributeError:
+        raise _missing("Node.operation", node) from None
+
+
+def node_is_input(node: Any) -> bool:
+    """True for the node of a ``keras.Input`` (it calls nothing)."""
+    try:
+        return bool(node.is_input)
+    except AttributeError:
+        raise _missing("Node.is_input", node) from None
+
+
+def node_call_arguments(node: Any, tensors: dict[int, Any]) -> tuple[tuple, dict]:
+    """The ``(args, kwargs)`` the node's call used, with each symbolic input replaced by ``tensors[id(x)]``.
+
+    Why private: re-playing a recorded call with other inputs (e.g. other shapes) needs the
+    node's ``SymbolicArguments.fill_in``; Keras' own ``Functional._run_through_graph`` uses it.
+    """
+    try:
+        fill_in = node.arguments.fill_in
+    except AttributeError:
+        raise _missing("Node.arguments.fill_in", node) from None
+    return fill_in(tensors)
+
+
 def is_functional(model: Any) -> bool:
     """True for a functional graph model (``keras.Model(inputs, outputs)``, a builder's result).
 
@@ -166,6 +199,19 @@ def sublayers(layer: Any, *, recursive: bool = True) -> list:
     except AttributeError:
         raise _missing("Layer._flatten_layers", layer) from None
     return list(flatten(include_self=False, recursive=recursive))
+
+
+def build_input_shapes(layer: Any) -> dict:
+    """``{argument name: shape}`` a built layer or subclassed model was built with (``{}`` if none).
+
+    Why private: Keras records the shapes ``build()`` received in ``layer._build_shapes_dict``; a
+    subclassed model has no public ``input_shape`` (it raises), and its inputs are not tracked.
+    """
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"Expected a Keras layer or model. Received: layer={type(layer).__name__}")
+    if not hasattr(layer, "_build_shapes_dict"):
+        raise _missing("Layer._build_shapes_dict", layer)
+    return dict(layer._build_shapes_dict or {})
 
 
 # DataLayer: the base class of Keras' own random preprocessing layers. A subclass writes its ``call``

@@ -6,26 +6,33 @@ their class and position, not by their names. That is what makes weights
 interchange with ``keras.applications`` possible (the same sequence of
 layer classes loads, whatever the layers are called), and it is also why a
 file from another architecture can fail deep inside Keras with a message
-that names no layer. :func:`load_weights` therefore compares the file with
-the model first and names the first layer that does not fit.
+that names no layer. :func:`load_weights` therefore checks the file first:
+
+- an empty, truncated, non-HDF5 or unreadable file is reported as such (with the byte counts of
+  a truncated one);
+- a file for another model names the first layer that does not fit (and says when it is the
+  input channels);
+- a file holding NaN or infinite values (e.g. saved from a diverged run) is refused, naming the
+  first such variable: loading it would only give a model that predicts NaN.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import h5py
 import keras
+import numpy as np
 
+from kerasnets import _compat
 from kerasnets._validation import check_existing_file
 
 __all__ = ["load_weights", "weight_paths"]
 
 
 def _snake_case(name: str) -> str:
-    # Same rule as keras.src.utils.naming.to_snake_case.
-    import re
-
+    # Same rule as keras.src.utils.naming.to_snake_case (tests/test_compat.py compares them).
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -48,7 +55,8 @@ def weight_paths(model: keras.Model) -> list[tuple[str, keras.layers.Layer, list
             key = f"{key}_{used[key]}"
         else:
             used[key] = 0
-        if layer.weights and not getattr(layer, "_layers", None):
+        # A layer with sub-layers (a nested model) saves them in its own sub-groups.
+        if layer.weights and not _compat.sublayers(layer, recursive=False):
             out.append((f"layers/{key}", layer, [tuple(v.shape) for v in layer.weights]))
     return out
 
@@ -59,6 +67,90 @@ def _file_shapes(handle: h5py.File, path: str) -> list[tuple] | None:
         return None
     keys = sorted(group.keys(), key=int)
     return [tuple(group[k].shape) for k in keys]
+
+
+_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _open(path: str) -> h5py.File:
+    """Open ``path`` as HDF5, telling an empty, truncated, non-HDF5 and otherwise broken file apart."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ValueError(
+            "`weights` must be a Keras weights file (.weights.h5); this file is empty (0 bytes). "
+            f"Received: weights={path!r}"
+        )
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        truncated = _TRUNCATED.search(str(exc))
+        if truncated:
+            have, want = (int(g) for g in truncated.groups())
+            raise ValueError(
+                f"`weights` file is truncated: it has {have:,} of the {want:,} bytes its HDF5 header "
+                "records (an interrupted copy, download or save?). Received: "
+                f"weights={path!r}"
+            ) from None
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        if head != _HDF5_SIGNATURE and not h5py.is_hdf5(path):
+            raise ValueError(
+                "`weights` must be an HDF5 weights file (.weights.h5, saved with model.save_weights); "
+                f"this file is not HDF5 (it starts with {head!r}). Received: weights={path!r}"
+            ) from None
+        raise ValueError(
+            f"`weights` file is corrupt: it is HDF5 but could not be opened ({exc}). "
+            f"Received: weights={path!r}"
+        ) from None
+
+
+def _read(handle: h5py.File, key: str, path: str) -> np.ndarray:
+    try:
+        return handle[key][()]
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise ValueError(
+            f"`weights` file is corrupt: reading '{key}' failed ({exc}). Received: weights={path!r}"
+        ) from None
+
+
+def _non_finite_text(data: np.ndarray) -> str | None:
+    if data.dtype.kind not in "fc":
+        return None
+    finite = np.isfinite(data)
+    if finite.all():
+        return None
+    n_nan = int(np.isnan(data).sum())
+    n_inf = int(data.size - finite.sum()) - n_nan
+    parts = [f"{n:,} {what}" for n, what in ((n_nan, "NaN"), (n_inf, "infinite")) if n]
+    return f"{' and '.join(parts)} of its {data.size:,} values"
+
+
+def _check_finite(handle: h5py.File, expected: list, path: str) -> None:
+    """Refuse a file with a NaN/inf value, naming the first such variable in the model's order."""
+    checked = set()
+    for file_path, layer, shapes in expected:
+        for i, variable in enumerate(layer.weights):
+            key = f"{file_path}/vars/{i}"
+            checked.add(key)
+            bad = _non_finite_text(_read(handle, key, path))
+            if bad:
+                raise ValueError(
+                    f"`weights` file holds non-finite values: variable '{variable.path}' of layer "
+                    f"'{layer.name}' ({layer.__class__.__name__}, '{key}') has {bad}; a model loaded "
+                    "from it would predict NaN (was it saved from a diverged run?). "
+                    f"Received: weights={path!r}"
+                )
+    rest: list[str] = []
+    handle.visititems(lambda name, obj: rest.append(name) if isinstance(obj, h5py.Dataset) else None)
+    for key in rest:
+        if key not in checked:
+            bad = _non_finite_text(_read(handle, key, path))
+            if bad:
+                raise ValueError(
+                    f"`weights` file holds non-finite values: '{key}' has {bad}; a model loaded from it "
+                    f"would predict NaN (was it saved from a diverged run?). Received: weights={path!r}"
+                )
 
 
 def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
@@ -73,19 +165,22 @@ def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
         The model, with the weights loaded.
 
     Raises:
-        ValueError: the file is not a readable HDF5 weights file, or its
-            layers do not match the model's; the message names the first layer
-            whose variables differ (and says when it is the input channels).
+        FileNotFoundError: ``path`` does not exist.
+        IsADirectoryError: ``path`` is a folder.
+        TypeError: ``path`` is not a path.
+        ValueError: the file is empty, truncated, not HDF5 or corrupt (said
+            which); its layers do not match the model's (the message names the
+            first layer whose variables differ, and says when it is the input
+            channels); or it holds NaN/infinite values (the first such variable
+            is named).
     """
+    if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
+        raise IsADirectoryError(
+            "`weights` must be a weights file (.weights.h5), not a folder. "
+            f"Received: weights={os.fspath(path)!r}"
+        )
     path = check_existing_file("weights", path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(
-            f"`weights` must be a readable HDF5 weights file (.weights.h5); this file could not be "
-            f"opened ({exc}). Received: weights={path!r}"
-        ) from None
-    with handle:
+    with _open(path) as handle:
         if "layers" not in handle:
             raise ValueError(
                 "`weights` must be a Keras 3 weights file (saved with model.save_weights(...)"
@@ -128,5 +223,9 @@ def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
                 f"The weights file does not fit model '{model.name}': it holds variables for {n_file} "
                 f"layers, the model has {len(expected)} layers with variables. Received: weights={path!r}"
             )
-    model.load_weights(path)
+        _check_finite(handle, expected, path)
+    try:
+        model.load_weights(path)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise ValueError(f"Keras could not load the weights file ({type(exc).__name__}: {exc}). Received: weights={path!r}") from None
     return model

@@ -54,6 +54,9 @@ def feature_extractor(name: str, *, out_indices: Sequence[int] | None = None, **
     model = spec.builder(**kwargs)
     infos = [spec.features[i] for i in out_indices]
     outputs = [model.get_layer(info.layer).output for info in infos]
-    extractor = keras.Model(model.inputs, outputs, name=f"{model.name}_features")
+    # The builder's own input structure: one tensor for a single-input model (a list there would make
+    # Keras warn at every call with one array that the structure of `inputs` does not match).
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    extractor = keras.Model(inputs, outputs, name=f"{model.name}_features")
     extractor.feature_info = infos
     return extractor

@@ -32,6 +32,7 @@ def test_private_names_exist_in_installed_keras():
             (model, "_inputs_struct"),
             (model, "_flatten_layers"),
             (keras.Sequential(), "_functional"),
+            (shared, "_build_shapes_dict"),
         ]
         if not hasattr(owner, name)
     ]
@@ -52,6 +53,19 @@ def test_keras_history_and_inbound_nodes():
     assert _compat.node_output_tensors(nodes[1])[0] is b
     assert _compat.node_input_tensors(nodes[1])[0] is a
     assert _compat.keras_history(model.inputs[0]).operation.name == "x"
+    assert _compat.node_operation(add_node) is history.operation and not _compat.node_is_input(add_node)
+    input_node = _compat.inbound_nodes(_compat.keras_history(model.inputs[0]).operation)[0]
+    assert _compat.node_is_input(input_node)
+
+
+def test_node_call_arguments_replays_a_call_with_other_tensors():
+    model, shared = _shared_layer_model()
+    add_node = _compat.inbound_nodes(model.get_layer("add"))[0]
+    a, b = _compat.node_input_tensors(add_node)
+    wider = {id(a): keras.KerasTensor((7, 4)), id(b): keras.KerasTensor((7, 4))}
+    args, kwargs = _compat.node_call_arguments(add_node, wider)
+    assert kwargs == {} and [tuple(x.shape) for x in args[0]] == [(7, 4), (7, 4)]
+    assert tuple(model.get_layer("add").compute_output_spec(*args, **kwargs).shape) == (7, 4)
 
 
 def test_keras_history_rejects_non_symbolic():
@@ -95,8 +109,10 @@ def test_is_functional_false_for_subclassed():
             return self.dense(x)
 
     sub = Sub()
+    assert _compat.build_input_shapes(sub) == {}
     sub(np.zeros((1, 3), "float32"))
     assert not _compat.is_functional(sub)
+    assert [tuple(s) for s in _compat.build_input_shapes(sub).values()] == [(1, 3)]
     assert [layer.name for layer in _compat.sublayers(sub)] == [sub.dense.name]
 
 
@@ -139,3 +155,14 @@ def test_data_layer_runs_eagerly_in_a_model_and_in_tf_data():
     tf = pytest.importorskip("tensorflow")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(2).map(layer)
     np.testing.assert_allclose(next(iter(ds)).numpy(), x + 1)
+
+
+def test_weights_snake_case_matches_keras():
+    # kerasnets/_weights.py re-implements Keras' private to_snake_case to predict weights-file paths.
+    from keras.src.utils.naming import to_snake_case
+
+    from kerasnets._weights import _snake_case
+
+    names = ["Conv2D", "BatchNormalization", "LocalResponseNormalization", "CReLU", "DynamicReLU",
+             "ZeroPadChannels", "GroupedConv2D", "PReLU", "GlobalAveragePooling2D", "Maxout", "Functional", "EinsumDense"]
+    assert [_snake_case(n) for n in names] == [to_snake_case(n) for n in names]

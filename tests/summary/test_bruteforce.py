@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasnets.summary import count, count_layer
+from kerasnets.counting import count, count_layer
 
 N_CONFIGS = 8
 

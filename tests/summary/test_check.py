@@ -3,8 +3,8 @@
 import pytest
 
 import kerasnets
-from kerasnets.summary import check_reference, list_references, load_reference, references_for
-from kerasnets.summary.check import parse_figure
+from kerasnets.counting import check_reference, list_references, load_reference, references_for
+from kerasnets.counting.check import parse_figure
 
 
 @pytest.fixture(scope="module")

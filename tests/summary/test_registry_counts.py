@@ -12,8 +12,8 @@ import keras
 import pytest
 
 import kerasnets
-from kerasnets.summary import count
-from kerasnets.summary.check import _agrees
+from kerasnets.counting import count
+from kerasnets.counting.check import _agrees
 
 
 def _smallest_per_family():

@@ -1,6 +1,6 @@
 """Check a model's counts against a published table shipped as package data.
 
-A reference table (``kerasnets/summary/reference/<name>.json``) lists printed
+A reference table (``kerasnets/counting/reference/<name>.json``) lists printed
 figures ("35K", "105M") per row. For every row the checker computes the
 figures analytically -- as the model is built, and under each alternative
 configuration the table declares (AlexNet: one tower vs two towers, obtained by
@@ -33,8 +33,11 @@ from typing import Any
 
 import keras
 
-from kerasnets.summary._count import count_layer
-from kerasnets.summary._report import human
+from kerasnets._registry import get_model
+from kerasnets.counting._count import count_layer
+from kerasnets.counting._graph import count
+from kerasnets.counting._report import human
+from kerasnets.models.googlenet import InceptionV1Module, inception_module_model
 
 __all__ = ["RowCheck", "CheckResult", "list_references", "load_reference", "references_for", "check_reference", "parse_figure"]
 
@@ -74,7 +77,7 @@ def _agrees(printed: str, computed: int | None) -> str | None:
 
 def list_references() -> list[str]:
     """Names of the shipped reference tables (``alexnet``, ``googlenet_modules``)."""
-    folder = resources.files("kerasnets.summary").joinpath("reference")
+    folder = resources.files("kerasnets.counting").joinpath("reference")
     return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
@@ -87,7 +90,7 @@ def load_reference(name: str) -> dict:
     names = list_references()
     if name not in names:
         raise ValueError(f"`reference` must be one of {', '.join(map(repr, names))}. Received: reference={name!r}")
-    path = resources.files("kerasnets.summary").joinpath("reference", f"{name}.json")
+    path = resources.files("kerasnets.counting").joinpath("reference", f"{name}.json")
     try:
         table = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
@@ -275,32 +278,8 @@ def _check_layer_row(model, row: dict, configurations: dict, own: str) -> RowChe
 # ------------------------------------------------------------------ module tables
 
 
-def _own_module_model(spec: dict) -> keras.Model:
-    """An inception module (Szegedy et al. 2014, Fig. 2) as a model, from branch filters."""
-    from keras import layers
-
-    f = spec["filters"]
-    naive = spec.get("naive", False)
-    x = keras.Input(shape=tuple(spec["input_shape"]), name="module_input")
-    branches = [layers.Conv2D(f["b1x1"], 1, padding="same", activation="relu", name="b1x1")(x)]
-    b3 = x if naive else layers.Conv2D(f["b3x3_reduce"], 1, padding="same", activation="relu", name="b3x3_reduce")(x)
-    branches.append(layers.Conv2D(f["b3x3"], 3, padding="same", activation="relu", name="b3x3")(b3))
-    b5 = x if naive else layers.Conv2D(f["b5x5_reduce"], 1, padding="same", activation="relu", name="b5x5_reduce")(x)
-    branches.append(layers.Conv2D(f["b5x5"], 5, padding="same", activation="relu", name="b5x5")(b5))
-    pool = layers.MaxPooling2D(3, strides=1, padding="same", name="pool")(x)
-    if not naive:
-        pool = layers.Conv2D(f["pool_proj"], 1, padding="same", activation="relu", name="pool_proj")(pool)
-    branches.append(pool)
-    out = layers.Concatenate(name="concat")(branches)
-    return keras.Model(x, out, name="inception_naive" if naive else "inception_reduced")
-
-
 def _module_model(spec: dict) -> tuple[keras.Model, str]:
-    """The GoogLeNet family's module model (``inception_module_model``) when present, else ours."""
-    try:
-        from kerasnets.models.googlenet import InceptionV1Module, inception_module_model
-    except ImportError:
-        return _own_module_model(spec), "kerasnets.summary (kerasnets.models.googlenet is absent)"
+    """A single inception module as a model, built by the GoogLeNet family's ``inception_module_model``."""
     record = InceptionV1Module(**spec["filters"])
     model = inception_module_model(
         input_shape=tuple(spec["input_shape"]), module=record, naive=spec.get("naive", False)
@@ -309,8 +288,6 @@ def _module_model(spec: dict) -> tuple[keras.Model, str]:
 
 
 def _check_module_row(row: dict) -> RowCheck:
-    from kerasnets.summary._report import count
-
     model, built_by = _module_model(row["module"])
     report = count(model)
     total = report.macs
@@ -361,8 +338,6 @@ def check_reference(reference: str, model: keras.Model | None = None) -> CheckRe
     own = "as built"
     if table["kind"] == "layers":
         if model is None:
-            from kerasnets._registry import get_model
-
             model = get_model(table["models"][0])
         configurations = table.get("configurations", {})
         layer_groups = {}

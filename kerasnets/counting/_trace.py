@@ -16,7 +16,9 @@ import threading
 import keras
 import numpy as np
 
-from kerasnets.summary._count import UNKNOWN_NOTE, LayerCount, _rule_for, count_layer
+from kerasnets import _compat
+from kerasnets.counting._count import UNKNOWN_NOTE, LayerCount, _rule_for, count_layer
+from kerasnets.counting._report import Report
 
 __all__ = ["count_subclassed"]
 
@@ -67,10 +69,8 @@ def count_subclassed(model, *, input_shape=None):
     Raises:
         ValueError: without ``input_shape`` when the model's input shape is unknown.
     """
-    from kerasnets.summary._report import Report
-
     if input_shape is None:
-        build = getattr(model, "_build_shapes_dict", None) or {}
+        build = _compat.build_input_shapes(model)
         shapes = list(build.values())
         if len(shapes) != 1 or shapes[0] is None:
             raise ValueError(
@@ -79,7 +79,7 @@ def count_subclassed(model, *, input_shape=None):
             )
         input_shape = tuple(shapes[0])[1:]
     input_shape = tuple(int(d) for d in input_shape)
-    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    layers = _compat.sublayers(model)
     originals = [(layer, type(layer)) for layer in layers]
     _STATE.records, _STATE.stack = [], []
     try:
@@ -110,7 +110,7 @@ def count_subclassed(model, *, input_shape=None):
             path.insert(0, records[parent]["layer"].name)
             parent = records[parent]["parent"]
         name = "/".join(path)
-        has_children = bool(list(layer._flatten_layers(include_self=False, recursive=False)))
+        has_children = bool(_compat.sublayers(layer, recursive=False))
         if _rule_for(layer) is None and has_children:
             containers[index] = len(rows)
             rows.append(LayerCount(name, type(layer).__name__, shown, 0, 0, 0, 0, depth=entry["depth"], container=True))

@@ -6,9 +6,12 @@ convolutions and fully-connected layers; FLOPs = 2 x MACs where asked;
 elementwise work counted separately) and are checked against ``count_params()``
 and against published tables (``check_reference``). See docs/summary.md.
 
+``kerasnets.summary`` is the :func:`summary` function of this package; the counting machinery
+(``count``, ``Report``, ``check_reference``, ...) is public here, as ``kerasnets.counting.<name>``.
+
 Examples:
     >>> import kerasnets
-    >>> report = kerasnets.summary("lenet5", print_output=False)
+    >>> report = kerasnets.summary("lenet5", print_output=False)   # = kerasnets.counting.summary
     >>> report.params == kerasnets.lenet5().count_params()
     True
     >>> report.layer("c1").macs   # 28*28*6*(5*5*1)
@@ -19,15 +22,21 @@ from __future__ import annotations
 
 import functools
 import sys
-import types
 from typing import Any
 
-from kerasnets.summary._count import Counted, LayerCount, count_layer
-from kerasnets.summary._report import CONVENTION, Report, count, human
-from kerasnets.summary.check import CheckResult, RowCheck, check_reference, list_references, load_reference, references_for
+import keras
+
+from kerasnets._registry import get_model, get_spec
+from kerasnets._validation import check_bool, check_choice
+from kerasnets.counting._count import Counted, LayerCount, count_layer
+from kerasnets.counting._graph import count
+from kerasnets.counting._report import CONVENTION, Report, human
+from kerasnets.counting.check import CheckResult, RowCheck, check_reference, list_references, load_reference, references_for
 
 __all__ = [
     "summary",
+    "render",
+    "console_for",
     "count",
     "count_registered",
     "count_layer",
@@ -58,8 +67,6 @@ def _freeze(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _count_registered_cached(name: str, frozen_kwargs: tuple) -> Report:
-    from kerasnets._registry import get_model
-
     kwargs = {k: (list(v) if isinstance(v, tuple) and k != "input_shape" else v) for k, v in frozen_kwargs}
     return count(get_model(name, **kwargs))
 
@@ -74,8 +81,6 @@ def count_registered(name: str, **build_kwargs: Any) -> Report:
     Returns:
         A :class:`Report` (cached per name and arguments).
     """
-    from kerasnets._registry import get_spec
-
     spec = get_spec(name)
     if "input_shape" in build_kwargs and build_kwargs["input_shape"] is not None:
         build_kwargs["input_shape"] = tuple(build_kwargs["input_shape"])
@@ -120,12 +125,8 @@ def summary(
         >>> r.layer("conv1").macs
         105415200
     """
-    from kerasnets._validation import check_bool, check_choice
-
     check_choice("format", format, FORMATS)
     check_bool("flops", flops)
-    import keras
-
     if isinstance(model_or_name, str):
         kwargs = dict(build_kwargs)
         if input_shape is not None:
@@ -147,23 +148,32 @@ def summary(
     return report
 
 
-def render(report: Report, *, format: str = "table", flops: bool = False, file: Any = None) -> None:
-    """Print a report as a rich table, Markdown or CSV."""
-    if format == "table":
-        from rich.console import Console
+def console_for(file: Any = None, renderable: Any = None):
+    """A ``rich`` console for ``file`` (default stdout) on which ``renderable`` is not wrapped.
 
-        console = Console(file=file) if file is not None else Console()
-        console.print(report.rich_table(flops=flops))
+    On a terminal rich fits tables to the window. Piped or redirected output has no window, and rich
+    would assume 80 columns and fold names and numbers across lines ("conv1_con" / "v"); there the
+    console is made as wide as ``renderable`` needs (``COLUMNS`` still wins when set).
+    """
+    import os
+
+    from rich.console import Console
+
+    console = Console(file=file) if file is not None else Console()
+    if renderable is None or console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    natural = Console(file=console.file, width=1_000_000).measure(renderable).maximum
+    return Console(file=console.file, width=max(80, natural))
+
+
+def render(report: Report, *, format: str = "table", flops: bool = False, file: Any = None) -> None:
+    """Print a report as a rich table, Markdown or CSV (to ``file``, default stdout).
+
+    A table printed to a pipe or file is not wrapped: it is as wide as its longest row.
+    """
+    if format == "table":
+        table = report.rich_table(flops=flops)
+        console_for(file, table).print(table)
     else:
         text = report.to_markdown(flops=flops) if format == "markdown" else report.to_csv(flops=flops)
         print(text, end="", file=file if file is not None else sys.stdout)
-
-
-class _CallableModule(types.ModuleType):
-    """``kerasnets.summary(...)`` works whether the name resolves to this package or the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Report:
-        return summary(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
