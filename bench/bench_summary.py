@@ -1,7 +1,7 @@
 """Time for the summary tool to count every registered model, next to Keras's own summary.
 
 For each registered model (default configuration and size): build it, then time
-``kerasnets.summary.count(model)`` (analytic params + MACs per layer) and, side by side on the
+``kerasnets.counting.count(model)`` (analytic params + MACs per layer) and, side by side on the
 same built model, Keras's ``model.summary()`` (its per-layer parameter table, printed to a
 discarded stream). The ratio count / keras summary says what the extra MAC analysis costs.
 
@@ -34,7 +34,7 @@ def main(argv=None):
 
     import kerasnets
     from _bench_utils import header, markdown_table, write_json
-    from kerasnets.summary import count
+    from kerasnets.counting import count
 
     names = kerasnets.list_models(args.pattern)
     rows = []

@@ -47,7 +47,7 @@ def stage_split(report, spec):
 
 def write_table(names, out_dir: pathlib.Path) -> pathlib.Path:
     from kerasnets import get_spec
-    from kerasnets.summary import count_registered, human
+    from kerasnets.counting import count_registered, human
 
     lines = [
         "# Every registered model",
@@ -80,7 +80,7 @@ def write_stage_charts(names, out_dir: pathlib.Path) -> list[pathlib.Path]:
     import matplotlib.pyplot as plt
 
     from kerasnets import get_spec
-    from kerasnets.summary import count_registered
+    from kerasnets.counting import count_registered
 
     by_family = collections.defaultdict(list)
     for name in names:

@@ -169,8 +169,8 @@ def _add_summary_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_summary(args) -> int:
     import kerasnets.models  # noqa: F401  (fills the registry that kerasnets.summary looks names up in)
-    from kerasnets.summary import check_reference, count_registered, list_references, load_reference, references_for
-    from kerasnets.summary import render
+    from kerasnets.counting import check_reference, count_registered, list_references, load_reference, references_for
+    from kerasnets.counting import render
 
     kwargs = {}
     if args.input_shape is not None:
@@ -214,7 +214,7 @@ def _build(name: str, kwargs: dict):
 
 
 def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    from kerasnets.export import add_export_arguments
+    from kerasnets.serving.cli import add_export_arguments
 
     add_export_arguments(parser)
     for action in parser._actions:  # check the name early (and fast), with the registry's close matches
@@ -223,7 +223,7 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args) -> int:
-    from kerasnets.export import run_export_command
+    from kerasnets.serving.cli import run_export_command
 
     print(run_export_command(args))
     return 0

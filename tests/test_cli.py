@@ -96,7 +96,7 @@ def test_summary_check_alexnet_exit_status(capsys):
 
 
 def test_failed_check_exits_1(capsys, monkeypatch):
-    import kerasnets.summary as S
+    import kerasnets.counting as S
 
     class Row:
         row, verdict = "conv1", "params 35,000 != 34,944"
@@ -121,7 +121,7 @@ def test_failed_check_exits_1(capsys, monkeypatch):
 
 
 def test_interrupt_exits_130(capsys, monkeypatch):
-    import kerasnets.summary as S
+    import kerasnets.counting as S
 
     monkeypatch.setattr(S, "count_registered", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     assert main(["summary", "lenet5"]) == 130
@@ -129,7 +129,7 @@ def test_interrupt_exits_130(capsys, monkeypatch):
 
 
 def test_export_os_errors_are_one_line_naming_the_path(capsys, monkeypatch, tmp_path):
-    import kerasnets.export as E
+    import kerasnets.serving.cli as E
 
     def denied(args):
         raise PermissionError(13, "Permission denied", str(tmp_path / "ro" / ".tmp-1"))

@@ -42,7 +42,7 @@ class Report:
     Attributes:
         model_name: the model's name.
         input_shapes: the input shape(s) counted, without the batch dimension.
-        rows: one :class:`~kerasnets.summary.LayerCount` per layer call, in
+        rows: one :class:`~kerasnets.counting.LayerCount` per layer call, in
             layer order; a nested model's row comes before its children.
 
     Totals (properties) add up the leaf rows (nested models' summary rows are
