@@ -41,6 +41,8 @@ class PretrainedWeights:
         preprocessing: the ``kerasnets.preprocess_input`` mode the file expects.
         input_size: the evaluation resolution of the published accuracy.
         license: the licence of the weights as their publisher states it.
+        source_model: the publisher's model name when it differs from ``model`` (torchvision's
+            ``vgg16_bn`` is kerasnets' ``vgg16`` with ``batch_norm=True``).
     """
 
     name: str
@@ -55,13 +57,19 @@ class PretrainedWeights:
     preprocessing: str = "torch"
     input_size: int = 224
     license: str = _TV_LICENSE
+    source_model: str = ""
+
+    def __post_init__(self):
+        if not self.source_model:
+            object.__setattr__(self, "source_model", self.model)
 
 
-def _timm_tv(model, enum, top1, top5, layout, **options):
-    repo = f"timm/{model}.tv_in1k"
+def _timm_tv(model, enum, top1, top5, layout, source=None, **options):
+    repo = f"timm/{source or model}.tv_in1k"
     return PretrainedWeights(
         name=repo,
         model=model,
+        source_model=source or model,
         layout=layout,
         url=_HF.format(repo=repo),
         top1=top1,
@@ -71,10 +79,11 @@ def _timm_tv(model, enum, top1, top5, layout, **options):
     )
 
 
-def _torchvision(model, enum, file, top1, top5, layout, **options):
+def _torchvision(model, enum, file, top1, top5, layout, source=None, **options):
     return PretrainedWeights(
-        name=f"torchvision/{model}",
+        name=f"torchvision/{source or model}",
         model=model,
+        source_model=source or model,
         layout=layout,
         url=_TV.format(file=file),
         top1=top1,
@@ -106,16 +115,22 @@ _ENTRIES = (
     ("vgg13", "VGG13_Weights", "vgg13-19584684.pth", 69.928, 89.246, "vgg", {}),
     ("vgg16", "VGG16_Weights", "vgg16-397923af.pth", 71.592, 90.382, "vgg", {}),
     ("vgg19", "VGG19_Weights", "vgg19-dcbb9e9d.pth", 72.376, 90.876, "vgg", {}),
+    # VGG with batch norm after every convolution: kerasnets' vggNN(batch_norm=True).
+    ("vgg11", "VGG11_BN_Weights", "vgg11_bn-6002323d.pth", 70.370, 89.810, "vgg", {"batch_norm": True}),
+    ("vgg13", "VGG13_BN_Weights", "vgg13_bn-abd245e5.pth", 71.586, 90.374, "vgg", {"batch_norm": True}),
+    ("vgg16", "VGG16_BN_Weights", "vgg16_bn-6c64b313.pth", 73.360, 91.516, "vgg", {"batch_norm": True}),
+    ("vgg19", "VGG19_BN_Weights", "vgg19_bn-c79401a0.pth", 74.218, 91.842, "vgg", {"batch_norm": True}),
 )
 
 PRETRAINED: dict[str, PretrainedWeights] = {}
 for _model, _enum, _file, _top1, _top5, _layout, _options in _ENTRIES:
     # timm's copies of torchvision's VGGs keep fc6/fc7 as 7x7 and 1x1 convolutions ("vgg_timm").
-    _timm = _timm_tv(_model, _enum, _top1, _top5, "vgg_timm" if _layout == "vgg" else _layout, **_options)
-    _tv = _torchvision(_model, _enum, _file, _top1, _top5, _layout, **_options)
+    _source = _file.split("-")[0]  # the publisher's model name: vgg16_bn for vgg16 + batch norm
+    _timm = _timm_tv(_model, _enum, _top1, _top5, "vgg_timm" if _layout == "vgg" else _layout, _source, **_options)
+    _tv = _torchvision(_model, _enum, _file, _top1, _top5, _layout, _source, **_options)
     PRETRAINED[_timm.name] = _timm
     PRETRAINED[_tv.name] = _tv
-del _model, _enum, _file, _top1, _top5, _layout, _options, _timm, _tv
+del _source, _model, _enum, _file, _top1, _top5, _layout, _options, _timm, _tv
 
 
 def list_pretrained(model: str | None = None) -> list[str]:
