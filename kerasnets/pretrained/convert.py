@@ -1,0 +1,274 @@
+"""Map a PyTorch-layout state dict (torchvision or timm key names) onto a kerasnets model.
+
+A state dict is a flat ``{key: array}`` with keys like ``layer1.0.conv1.weight``. Conversion
+has two parts:
+
+1. **Names.** Keys are grouped by module (``layer1.0.conv1``), and a layout's rules map each
+   module to a kerasnets layer name (``conv2_block1_1_conv``). The layout is recognised from the
+   keys themselves (:func:`detect_layout`).
+2. **Tensors.** PyTorch keeps convolution kernels as ``(out, in/groups, kh, kw)`` and dense
+   kernels as ``(out, in)``; Keras as ``(kh, kw, in/groups, out)`` and ``(in, out)``. A dense
+   layer fed by ``Flatten`` needs its rows reordered, because PyTorch flattens ``(C, H, W)``
+   feature maps and Keras ``(H, W, C)``. A convolution that replaces a dense layer (timm keeps
+   VGG's fc6 as a 7x7 convolution) is reshaped into the dense kernel. BatchNorm's
+   ``weight, bias, running_mean, running_var`` become ``gamma, beta, moving_mean,
+   moving_variance`` (``num_batches_tracked`` is dropped).
+
+Every model layer with weights must receive exactly its variables and every source module must
+be used; otherwise a ValueError names the key (and both shapes for a shape mismatch).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+
+__all__ = ["LAYOUTS", "detect_layout", "group_modules", "convert_state_dict"]
+
+_BN_KEYS = ("weight", "bias", "running_mean", "running_var")
+_IGNORED_SUFFIXES = ("num_batches_tracked",)
+
+
+def group_modules(state: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """``{"a.b.weight": w, "a.b.bias": b}`` -> ``{"a.b": {"weight": w, "bias": b}}``."""
+    modules: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in state.items():
+        module, _, leaf = key.rpartition(".")
+        if leaf in _IGNORED_SUFFIXES:
+            continue
+        modules.setdefault(module, {})[leaf] = np.asarray(value)
+    return modules
+
+
+# ------------------------------------------------------------------------------- name rules
+
+
+def _resnet_name(module: str) -> str | None:
+    if module == "conv1":
+        return "conv1_conv"
+    if module == "bn1":
+        return "conv1_bn"
+    if module == "fc":
+        return "predictions"
+    m = re.fullmatch(r"layer(\d)\.(\d+)\.(conv|bn)(\d)", module)
+    if m:
+        stage, block, kind, k = int(m[1]), int(m[2]), m[3], m[4]
+        return f"conv{stage + 1}_block{block + 1}_{k}_{kind}"
+    m = re.fullmatch(r"layer(\d)\.(\d+)\.downsample\.([01])", module)
+    if m:
+        stage, block, which = int(m[1]), int(m[2]), m[3]
+        return f"conv{stage + 1}_block{block + 1}_0_{'conv' if which == '0' else 'bn'}"
+    return None
+
+
+def _densenet_name(module: str) -> str | None:
+    # torchvision's published .pth files spell "norm.1"/"conv.2"; its loader renames them to
+    # "norm1"/"conv2" (timm's files already use the new names). Accept both.
+    module = re.sub(r"\b(norm|conv)\.([12])$", r"\1\2", module)
+    fixed = {
+        "features.conv0": "conv1_conv",
+        "features.norm0": "conv1_bn",
+        "features.norm5": "final_bn",
+        "classifier": "predictions",
+    }
+    if module in fixed:
+        return fixed[module]
+    m = re.fullmatch(r"features\.denseblock(\d)\.denselayer(\d+)\.(norm1|conv1|norm2|conv2)", module)
+    if m:
+        block, layer, part = int(m[1]), int(m[2]), m[3]
+        suffix = {"norm1": "0_bn", "conv1": "1_conv", "norm2": "1_bn", "conv2": "2_conv"}[part]
+        return f"conv{block + 1}_block{layer}_{suffix}"
+    m = re.fullmatch(r"features\.transition(\d)\.(norm|conv)", module)
+    if m:
+        return f"pool{int(m[1]) + 1}_{'bn' if m[2] == 'norm' else 'conv'}"
+    return None
+
+
+def _vgg_names(modules: Mapping[str, Mapping[str, np.ndarray]], model) -> dict[str, str]:
+    """VGG's ``features.<i>`` modules are numbered by position: map them in order."""
+    convs = [layer.name for layer in model.layers if _kind(layer) == "conv" and layer.name.startswith("conv")]
+    bns = [layer.name for layer in model.layers if _kind(layer) == "bn" and layer.name.startswith("conv")]
+    feats = sorted(
+        (int(m[1]), m[0]) for m in (re.fullmatch(r"features\.(\d+)", name) for name in modules) if m
+    )
+    out: dict[str, str] = {}
+    conv_i = bn_i = 0
+    for _, module in feats:
+        if "running_mean" in modules[module]:  # a BatchNorm module (the vgg*_bn forms)
+            out[module] = bns[bn_i] if bn_i < len(bns) else f"<extra batch norm {module}>"
+            bn_i += 1
+        else:
+            out[module] = convs[conv_i] if conv_i < len(convs) else f"<extra convolution {module}>"
+            conv_i += 1
+    for src, dst in (
+        ("classifier.0", "fc6"),
+        ("classifier.3", "fc7"),
+        ("classifier.6", "predictions"),
+        ("pre_logits.fc1", "fc6"),
+        ("pre_logits.fc2", "fc7"),
+        ("head.fc", "predictions"),
+    ):
+        if src in modules:
+            out[src] = dst
+    return out
+
+
+LAYOUTS: dict[str, Callable[[str], str | None] | None] = {
+    "resnet": _resnet_name,
+    "densenet": _densenet_name,
+    "vgg": None,  # positional, see _vgg_names
+    "vgg_timm": None,
+}
+
+_SIGNATURES = (
+    ("resnet", "layer1.0.conv1.weight"),
+    ("densenet", "features.denseblock1."),
+    ("vgg_timm", "pre_logits.fc1.weight"),
+    ("vgg", "classifier.0.weight"),
+)
+
+
+def detect_layout(keys: Iterable[str]) -> str:
+    """The layout a state dict's keys follow; ValueError showing some keys when none fits."""
+    keys = list(keys)
+    for layout, marker in _SIGNATURES:
+        if any(k.startswith(marker) for k in keys):
+            return layout
+    shown = ", ".join(repr(k) for k in keys[:5])
+    raise ValueError(
+        "The weights file's keys follow no layout kerasnets can map (torchvision/timm ResNet, "
+        f"ResNeXt, DenseNet or VGG). Received keys: {shown}{', ...' if len(keys) > 5 else ''}"
+    )
+
+
+# ------------------------------------------------------------------------------- tensors
+
+
+def _kind(layer) -> str | None:
+    cls = type(layer).__name__
+    if cls == "Conv2D":
+        return "conv"
+    if cls == "Dense":
+        return "dense"
+    if cls == "BatchNormalization":
+        return "bn"
+    return None
+
+
+def _conv_kernel(w: np.ndarray) -> np.ndarray:
+    return np.transpose(w, (2, 3, 1, 0))
+
+
+def _dense_kernel(layer, w: np.ndarray, model) -> np.ndarray:
+    if w.ndim == 4:
+        # A convolution standing in for a dense layer (timm's VGG fc6 7x7, fc7 1x1): its
+        # (kh, kw, in) window flattens in Keras' (H, W, C) order once transposed.
+        return _conv_kernel(w).reshape(-1, w.shape[0])
+    kernel = w.T
+    chw = _flatten_source(layer, model)
+    if chw is not None:
+        h, wd, c = chw
+        if kernel.shape[0] == h * wd * c:
+            # PyTorch flattened (C, H, W); Keras flattens (H, W, C).
+            kernel = kernel.reshape(c, h, wd, -1).transpose(1, 2, 0, 3).reshape(h * wd * c, -1)
+    return kernel
+
+
+def _flatten_source(layer, model) -> tuple[int, int, int] | None:
+    """(H, W, C) of the feature map a ``Flatten`` feeds into ``layer``, if there is one."""
+    names = [l.name for l in model.layers]
+    i = names.index(layer.name)
+    for prev in reversed(model.layers[:i]):
+        if type(prev).__name__ == "Flatten":
+            shape = prev.input.shape
+            return (int(shape[1]), int(shape[2]), int(shape[3])) if len(shape) == 4 else None
+        if _kind(prev) is not None:
+            return None
+    return None
+
+
+def _layer_arrays(layer, params: Mapping[str, np.ndarray], module: str, model) -> list[np.ndarray]:
+    kind = _kind(layer)
+    if kind == "bn":
+        missing = [k for k in _BN_KEYS if k not in params]
+        if missing:
+            raise ValueError(f"The weights file lacks `{module}.{missing[0]}` for batch norm `{layer.name}`.")
+        arrays = []
+        if layer.scale:
+            arrays.append(params["weight"])
+        if layer.center:
+            arrays.append(params["bias"])
+        return arrays + [params["running_mean"], params["running_var"]]
+    if "weight" not in params:
+        raise ValueError(f"The weights file lacks `{module}.weight` for layer `{layer.name}`.")
+    kernel = _conv_kernel(params["weight"]) if kind == "conv" else _dense_kernel(layer, params["weight"], model)
+    arrays = [kernel]
+    if layer.use_bias:
+        if "bias" not in params:
+            raise ValueError(f"The weights file lacks `{module}.bias` for layer `{layer.name}`.")
+        arrays.append(params["bias"])
+    elif "bias" in params:
+        raise ValueError(
+            f"The weights file has `{module}.bias` but layer `{layer.name}` has no bias: the file is "
+            "for another configuration of this model."
+        )
+    return arrays
+
+
+def convert_state_dict(
+    state: Mapping[str, np.ndarray], model, *, layout: str | None = None
+) -> dict[str, list[np.ndarray]]:
+    """Convert a PyTorch-layout state dict into ``{keras layer name: [arrays in layer.weights order]}``.
+
+    Args:
+        state: ``{key: array}`` as read from a ``.safetensors`` or ``.pth`` file.
+        model: the kerasnets model the arrays are for.
+        layout: one of :data:`LAYOUTS`; detected from the keys when None.
+
+    Raises:
+        ValueError: naming the first key that is missing, left over, or of the wrong shape.
+    """
+    layout = layout or detect_layout(state)
+    if layout not in LAYOUTS:
+        raise ValueError(f"Unknown weights layout. Expected one of {sorted(LAYOUTS)}. Received: layout={layout!r}")
+    modules = group_modules(state)
+    if layout in ("vgg", "vgg_timm"):
+        names = _vgg_names(modules, model)
+    else:
+        rule = LAYOUTS[layout]
+        names = {m: rule(m) for m in modules}
+    weighted = {layer.name: layer for layer in model.layers if layer.weights}
+    has_top = "predictions" in weighted
+    out: dict[str, list[np.ndarray]] = {}
+    for module, params in modules.items():
+        target = names.get(module)
+        if target == "predictions" and not has_top:
+            continue  # include_top=False: the classifier is not loaded
+        if target is None or target not in weighted:
+            key = f"{module}.{next(iter(params))}"
+            raise ValueError(
+                f"The weights file's key `{key}` matches no layer of model `{model.name}`"
+                + (f" (it would be layer `{target}`)" if target else "")
+                + f": the file is not a {layout!r}-layout file for this architecture."
+            )
+        layer = weighted[target]
+        arrays = _layer_arrays(layer, params, module, model)
+        expected = [tuple(v.shape) for v in layer.weights]
+        got = [tuple(a.shape) for a in arrays]
+        if expected != got:
+            raise ValueError(
+                f"The weights file's `{module}` has shapes {got} after conversion but layer `{target}` "
+                f"of model `{model.name}` expects {expected}."
+            )
+        if target in out:
+            raise ValueError(f"Two modules of the weights file map onto layer `{target}` (the second: `{module}`).")
+        out[target] = [a.astype(np.float32, copy=False) for a in arrays]
+    missing = [name for name in weighted if name not in out]
+    if missing:
+        raise ValueError(
+            f"The weights file has no tensors for layer `{missing[0]}` of model `{model.name}`"
+            f" ({len(missing)} layer(s) missing): the file is for another model or configuration."
+        )
+    return out
