@@ -209,6 +209,10 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str, save_freq: int):
         super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=True, delete_checkpoint=False)
+        # Keras names the previous file "latest.weights.h5.bkp", which load_weights refuses (suffix);
+        # this class keeps it as prev.weights.h5 and still reads a .bkp left by an older version.
+        self._legacy_prev_path = self._prev_weights_path
+        self._prev_weights_path = os.path.join(backup_dir, "prev.weights.h5")
         self.saved_step = -1  # global step of the newest checkpoint (-1: none)
         self._skip_latest = False  # restore found latest unreadable: keep it aside at the next save
 
@@ -271,14 +275,14 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         unreadable = []
-        for path in (self._weights_path, self._prev_weights_path):
+        for path in (self._weights_path, self._prev_weights_path, self._legacy_prev_path):
             if not os.path.exists(path):
                 continue
             if not _h5_readable(path):
                 unreadable.append(path)
                 continue
             try:
-                model.load_weights(path)
+                self._load(model, path)
             except Exception as exc:  # noqa: BLE001 - a complete file that does not fit this model
                 raise RunFolderError(
                     f"the checkpoint {path!r} does not fit the model asked for: it was saved by a run of "
@@ -302,8 +306,19 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             )
         return 0
 
+    def _load(self, model: keras.Model, path: str) -> None:
+        if path.endswith(".weights.h5"):
+            model.load_weights(path)
+            return
+        copy = os.path.join(self.backup_dir, f".reading-{os.getpid()}.weights.h5")  # the file itself stays as is
+        shutil.copyfile(path, copy)
+        try:
+            model.load_weights(copy)
+        finally:
+            os.remove(copy)
+
     def has_checkpoint(self) -> bool:
-        return os.path.exists(self._weights_path) or os.path.exists(self._prev_weights_path)
+        return any(os.path.exists(p) for p in (self._weights_path, self._prev_weights_path, self._legacy_prev_path))
 
     def clear(self) -> None:
         shutil.rmtree(self.backup_dir, ignore_errors=True)
