@@ -307,15 +307,23 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         return 0
 
     def _load(self, model: keras.Model, path: str) -> None:
-        if path.endswith(".weights.h5"):
-            model.load_weights(path)
-            return
-        copy = os.path.join(self.backup_dir, f".reading-{os.getpid()}.weights.h5")  # the file itself stays as is
-        shutil.copyfile(path, copy)
+        import warnings
+
+        copy = None
+        if not path.endswith(".weights.h5"):
+            copy = os.path.join(self.backup_dir, f".reading-{os.getpid()}.weights.h5")  # the file itself stays as is
+            shutil.copyfile(path, copy)
         try:
-            model.load_weights(copy)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.load_weights(copy or path)
         finally:
-            os.remove(copy)
+            if copy is not None:
+                os.remove(copy)
+        # Keras loads what matches and only warns for layers it skipped: a silent half-restored model.
+        skipped = [str(w.message) for w in caught if "Skipping" in str(w.message) or "freshly-initialized" in str(w.message)]
+        if skipped:
+            raise ValueError(f"{len(skipped)} part(s) of the model are not in the checkpoint ({skipped[0]})")
 
     def has_checkpoint(self) -> bool:
         return any(os.path.exists(p) for p in (self._weights_path, self._prev_weights_path, self._legacy_prev_path))

@@ -222,6 +222,7 @@ def test_help_lists_every_command_and_flag(capsys):
     flat = " ".join(text.split())
     assert "(default: None)" not in flat and "(default: mnist-5k) (default: mnist-5k)" not in flat
     assert "global batch size (default: 128)" in flat  # defaults that mean something are still shown
+    assert "--overwrite" in text and "--pipeline" in text and "exit status" in text
 
 
 def test_tf_data_and_numpy_pipelines_give_the_same_batches_and_the_same_training(tmp_path):
@@ -347,7 +348,6 @@ def test_image_folder_mode_reads_a_slice_of_the_real_cifar10_archive(tmp_path):
                                folder_limit=6, model="nin_cifar", model_kwargs={}, run_dir=str(tmp_path / "run"),
                                epochs=1, batch_size=20, tensorboard=False, validate=False, verbose=0))
     assert result.model.output_shape == (None, 10) and result.test_accuracy is not None
-    assert "--overwrite" in text and "--pipeline" in text and "exit status" in text
 
 
 def test_help_parses_every_example_with_the_real_parser():

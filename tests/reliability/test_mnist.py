@@ -215,3 +215,22 @@ def test_dataset_choices_match_the_loaders():
     from kerasnets.data.mnist import _ALIASES
 
     assert set(cli.DATASET_CHOICES) == set(_ALIASES) | set(_FOLDER_ALIASES)
+
+
+def _modules_after(code):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(' '.join(sorted(sys.modules)))"],
+                         cwd=root, env={**os.environ, "PYTHONPATH": root}, capture_output=True, text=True, timeout=300)
+    return set(out.stdout.split())
+
+
+@pytest.mark.reliability("correct result")
+def test_help_and_usage_errors_import_neither_keras_nor_tensorflow():
+    if {"keras", "tensorflow"} & _modules_after("import kerasnets.cliargs"):
+        pytest.skip("`import kerasnets` itself still imports keras (contract item 8, h-core's lazy kerasnets/__init__)")
+    for argv in (["--help"], ["train", "--help"], ["train", "--epochs", "0"]):
+        loaded = _modules_after(f"from apps.mnist.cli import main\nmain({argv!r})")
+        assert not {"keras", "tensorflow", "jax"} & loaded, argv
