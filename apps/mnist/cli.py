@@ -28,6 +28,7 @@ PROG = "python -m apps.mnist"
 # spelled out here so that parsing imports nothing heavy; a test keeps them in step.
 DATASET_CHOICES = ("mnist-5k", "mnist", "fashion_mnist", "folder", "mnist_5k", "mnist5k", "fashion-mnist",
                    "fashionmnist", "image-folder", "image_folder", "imagefolder")
+_FOLDER_CHOICES = ("folder", "image-folder", "image_folder", "imagefolder")
 
 _EPILOG = """examples:
   python -m apps.mnist train --dataset mnist-5k --run-dir runs/lenet5        # offline, ~98.5%
@@ -234,8 +235,19 @@ def _checked_top_k(top_k: int, classes: int) -> int:
     return top_k
 
 
+def _check_data_dir(data_dir, dataset) -> None:
+    """``--data-dir`` must exist: a folder (or, for ``--dataset folder``, also a tar archive)."""
+    if data_dir is None:
+        return
+    folder_mode = dataset in _FOLDER_CHOICES
+    if not os.path.exists(data_dir) or not (os.path.isdir(data_dir) or (folder_mode and os.path.isfile(data_dir))):
+        wanted = "a folder of class folders or a .tar.gz of them" if folder_mode else "an existing folder"
+        raise UsageError(f"argument --data-dir: expected {wanted}, got {data_dir!r}")
+
+
 def _train(args) -> int:
     check_output_dir(args.run_dir, "--run-dir")
+    _check_data_dir(args.data_dir, args.dataset)
     from apps.mnist.train import TrainConfig, TrainingInterrupted, train
 
     options = dict(args.model_option)
@@ -267,6 +279,7 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     if args.out_dir is not None:
         check_output_dir(args.out_dir, "--out-dir")
+    _check_data_dir(args.data_dir, args.dataset or "folder")
     from apps.mnist.evaluate import evaluate
 
     result = evaluate(args.run_dir, dataset=args.dataset, data_dir=args.data_dir, out_dir=args.out_dir,

@@ -91,7 +91,7 @@ def _load_folder(data_dir, limit: int | None) -> AppData:
         x, y, names = load_image_folder(path, limit=limit)
         x_train, y_train, x_test, y_test = _held_out_split(x, y, FOLDER_TEST_FRACTION)
     else:
-        x_test, y_test, test_names = load_image_folder(path, split="test", class_names=names, limit=limit)
+        x_test, y_test, _ = load_image_folder(path, split="test", class_names=names, limit=limit)
     return AppData(FOLDER, x_train, y_train, x_test, y_test, tuple(names), path)
 
 

@@ -210,6 +210,15 @@ def test_bad_image_folder(run_cli, assert_clean_error, tmp_path, layout):
     assert_clean_error(status, err, names=(str(root),))
 
 
+@pytest.mark.reliability("clear error")
+@pytest.mark.parametrize("dataset", ["mnist", "folder"])
+def test_missing_data_dir_names_the_flag(run_cli, assert_clean_error, tmp_path, dataset):
+    missing = str(tmp_path / "nowhere")
+    status, out, err = run_cli(cli.main, ["train", "--dataset", dataset, "--data-dir", missing,
+                                          "--run-dir", str(tmp_path / "r"), *TINY])
+    assert_clean_error(status, err, names=("--data-dir", repr(missing)))
+
+
 def test_dataset_choices_match_the_loaders():
     from apps.mnist.data import _FOLDER_ALIASES
     from kerasnets.data.mnist import _ALIASES
