@@ -98,7 +98,11 @@ def plot_misclassified(images, y_true, y_pred, probabilities, class_names, path:
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), wrong):
-        ax.imshow(images[i], cmap="gray_r" if class_names[0] == "0" else "gray", vmin=0, vmax=255)
+        if images.shape[-1] == 1 or images.ndim == 3:
+            ax.imshow(images[i].reshape(images.shape[1:3]), cmap="gray_r" if class_names[0] == "0" else "gray",
+                      vmin=0, vmax=255)
+        else:
+            ax.imshow(images[i])
         ax.set_title(f"{class_names[y_pred[i]]} ({probabilities[i, y_pred[i]]:.2f})\ntrue {class_names[y_true[i]]}",
                      fontsize=8, color="firebrick")
     if not len(wrong):
@@ -143,18 +147,22 @@ def evaluate(
     """
     from sklearn.metrics import confusion_matrix
 
+    from apps.mnist.data import load_app_data
     from apps.mnist.train import read_history
-    from kerasnets.data import load_dataset
 
     config = _run_config(run_dir)
     model = load_run_model(run_dir)
-    data = load_dataset(dataset or config.get("dataset", "mnist-5k"),
-                        data_dir=data_dir or config.get("data_dir"), download=download)
+    data = load_app_data(dataset or config.get("dataset", "mnist-5k"), data_dir=data_dir or config.get("data_dir"),
+                         download=download, folder_limit=config.get("folder_limit"))
     x, y = data.x_test, data.y_test.astype(np.int64)
     test_limit = test_limit or (config.get("test_limit") if dataset is None else None)
     if test_limit:
         x, y = x[:test_limit], y[:test_limit]
-    probabilities = model.predict(x[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    expected = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) != expected:
+        raise ValueError(f"the model of {run_dir!r} takes images of shape {expected}; the {data.name} test images "
+                         f"are {tuple(x.shape[1:])}. Received: dataset={dataset!r}")
+    probabilities = model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0)
     y_pred = probabilities.argmax(axis=1)
     matrix = confusion_matrix(y, y_pred, labels=list(range(data.num_classes)))
     per_class = {

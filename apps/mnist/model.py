@@ -70,8 +70,9 @@ def build_classifier(
     resize: str = "auto",
     model_kwargs: dict | None = None,
     float32_output: bool = False,
+    input_shape: tuple = (28, 28, 1),
 ) -> keras.Model:
-    """Build registered model ``name`` for 28x28x1 images of raw pixels (0..255).
+    """Build registered model ``name`` for images of raw pixels (0..255), 28x28x1 by default.
 
     Args:
         name: a registered model (see :func:`eligible_models`).
@@ -82,9 +83,11 @@ def build_classifier(
             ``"pad"`` or ``"resize"``.
         model_kwargs: extra keyword arguments for the builder (e.g. ``{"form": "modern"}``).
         float32_output: end with a float32 ``probabilities`` layer (for mixed precision).
+        input_shape: ``(height, width, channels)`` of the raw images (e.g. ``(32, 32, 3)``
+            for CIFAR-10 in the image-folder mode).
 
     Returns:
-        A functional ``keras.Model`` with input ``images`` (28, 28, 1) and softmax output.
+        A functional ``keras.Model`` with input ``images`` (``input_shape``) and softmax output.
 
     Raises:
         ValueError: unknown or too-large model, bad ``resize``.
@@ -96,20 +99,23 @@ def build_classifier(
     """
     check_choice("resize", resize, ("auto", "pad", "resize"))
     size = input_size_for(name)
-    inputs = keras.Input((28, 28, 1), name="images")
+    height, width, channels = (int(v) for v in input_shape)
+    inputs = keras.Input((height, width, channels), name="images")
     x = inputs
-    if size != 28:
-        extra = size - 28
-        if resize == "pad" or (resize == "auto" and 0 < extra <= _MAX_PAD):
-            if extra < 0:
-                raise ValueError(f"`resize`='pad' cannot shrink 28x28 images to {size}. Received: resize={resize!r}")
-            x = layers.ZeroPadding2D(((extra // 2, extra - extra // 2),) * 2, name="pad_input")(x)
+    if (height, width) != (size, size):
+        extra_h, extra_w = size - height, size - width
+        if resize == "pad" or (resize == "auto" and 0 <= min(extra_h, extra_w) and max(extra_h, extra_w) <= _MAX_PAD):
+            if min(extra_h, extra_w) < 0:
+                raise ValueError(f"`resize`='pad' cannot shrink {height}x{width} images to {size}. "
+                                 f"Received: resize={resize!r}")
+            x = layers.ZeroPadding2D(((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2)),
+                                     name="pad_input")(x)
         else:
             x = layers.Resizing(size, size, interpolation="bilinear", name="resize_input")(x)
     x = layers.Rescaling(1.0 / (255.0 * std), offset=-mean / std, name="normalize")(x)
     kwargs = dict(model_kwargs or {})
     outputs = kerasnets.get_model(
-        name, input_tensor=x, input_shape=(size, size, 1), classes=classes, weights=None, **kwargs
+        name, input_tensor=x, input_shape=(size, size, channels), classes=classes, weights=None, **kwargs
     ).output
     if float32_output:
         outputs = layers.Activation("linear", dtype="float32", name="probabilities")(outputs)

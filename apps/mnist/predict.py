@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from kerasnets._validation import check_choice
+from kerasnets._validation import check_choice, check_positive_int
 from kerasnets.data.idx import IDXError, read_idx
 
 __all__ = ["load_images", "predict"]
@@ -29,12 +29,16 @@ def _is_idx(path: str) -> bool:
     return head == _IDX_MAGIC_PREFIX
 
 
-def _load_picture(path: str, invert: str) -> np.ndarray:
+def _load_picture(path: str, invert: str, shape=(28, 28, 1)) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
+    height, width, channels = shape
     try:
         with Image.open(path) as img:
-            grey = np.asarray(img.convert("L").resize((28, 28), Image.BILINEAR), dtype=np.float32)
+            if channels == 3:  # colour models (image-folder runs): RGB, resized, never inverted
+                rgb = np.asarray(img.convert("RGB").resize((width, height), Image.BILINEAR), dtype=np.float32)
+                return rgb.round().clip(0, 255).astype(np.uint8)
+            grey = np.asarray(img.convert("L").resize((width, height), Image.BILINEAR), dtype=np.float32)
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(
             f"`inputs` must be image files (PNG, JPEG, BMP, GIF) or IDX files; cannot read {path!r}: {exc}. "
@@ -43,18 +47,19 @@ def _load_picture(path: str, invert: str) -> np.ndarray:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if invert == "yes" or (invert == "auto" and border.mean() > 127):
         grey = 255.0 - grey
-    return grey.round().clip(0, 255).astype(np.uint8)
+    return grey.round().clip(0, 255).astype(np.uint8)[..., None]
 
 
-def load_images(paths, *, invert: str = "auto") -> tuple[np.ndarray, list[tuple[str, int]]]:
+def load_images(paths, *, invert: str = "auto", shape=(28, 28, 1)) -> tuple[np.ndarray, list[tuple[str, int]]]:
     """Read images from image files and IDX files.
 
     Args:
         paths: file paths.
-        invert: ``"auto"``, ``"yes"`` or ``"no"`` (image files only).
+        invert: ``"auto"``, ``"yes"`` or ``"no"`` (grey image files only).
+        shape: ``(height, width, channels)`` the model takes (IDX files: 28x28 grey only).
 
     Returns:
-        ``(images, sources)``: uint8 ``(N, 28, 28)`` and one ``(path, index)`` per image.
+        ``(images, sources)``: uint8 ``(N, height, width, channels)`` and one ``(path, index)`` per image.
 
     Raises:
         FileNotFoundError: a missing file. ValueError / IDXError: an unreadable file (named).
@@ -70,13 +75,13 @@ def load_images(paths, *, invert: str = "auto") -> tuple[np.ndarray, list[tuple[
             array = read_idx(path)
             if array.ndim == 2:
                 array = array[None]
-            if array.ndim != 3 or array.shape[1:] != (28, 28):
-                raise IDXError(f"IDX file {path!r} holds shape {array.shape}, expected (N, 28, 28) images. "
-                               f"Received: inputs={path!r}")
-            images.append(np.clip(array, 0, 255).astype(np.uint8))
+            if array.ndim != 3 or array.shape[1:] != tuple(shape[:2]) or shape[2] != 1:
+                raise IDXError(f"IDX file {path!r} holds shape {array.shape}, expected (N, {shape[0]}, {shape[1]}) "
+                               f"grey images for this model. Received: inputs={path!r}")
+            images.append(np.clip(array, 0, 255).astype(np.uint8)[..., None])
             sources += [(path, i) for i in range(len(array))]
         else:
-            images.append(_load_picture(path, invert)[None])
+            images.append(_load_picture(path, invert, shape)[None])
             sources.append((path, 0))
     if not images:
         raise ValueError("`inputs` must name at least one file. Received: inputs=[]")
@@ -98,8 +103,9 @@ def predict(model, paths, *, class_names=None, invert: str = "auto", top_k: int 
         One dict per image: ``source``, ``index``, ``label``, ``name``,
         ``probability`` and ``top`` (``[(name, probability), ...]``).
     """
-    images, sources = load_images(paths, invert=invert)
-    probabilities = model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    check_positive_int("top_k", top_k)
+    images, sources = load_images(paths, invert=invert, shape=tuple(int(s) for s in model.input_shape[1:]))
+    probabilities = model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
     class_names = list(class_names or [str(i) for i in range(probabilities.shape[1])])
     rows = []
     for (path, index), p in zip(sources, probabilities):

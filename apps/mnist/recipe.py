@@ -21,9 +21,15 @@ __all__ = ["DEFAULTS", "make_recipe"]
 
 # Per-dataset defaults: epochs, peak learning rate, augmentation (degrees, zoom fraction, pixels, flips).
 DEFAULTS = {
-    "mnist-5k": {"epochs": 20, "learning_rate": 5e-3, "rotation": 10.0, "scale": 0.1, "shift": 2.0, "hflip": False},
-    "mnist": {"epochs": 12, "learning_rate": 3e-3, "rotation": 10.0, "scale": 0.1, "shift": 2.0, "hflip": False},
-    "fashion_mnist": {"epochs": 30, "learning_rate": 3e-3, "rotation": 0.0, "scale": 0.0, "shift": 2.0, "hflip": True},
+    "mnist-5k": {"epochs": 20, "batch_size": 128, "learning_rate": 5e-3, "rotation": 10.0, "scale": 0.1,
+                 "shift": 2.0, "hflip": False},
+    "mnist": {"epochs": 12, "batch_size": 128, "learning_rate": 3e-3, "rotation": 10.0, "scale": 0.1, "shift": 2.0,
+              "hflip": False},
+    "fashion_mnist": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "rotation": 0.0, "scale": 0.0,
+                      "shift": 2.0, "hflip": True},
+    # Image folders (CIFAR-10 and the like): the CIFAR augmentation, 4-pixel shifts and flips.
+    "folder": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "rotation": 0.0, "scale": 0.0, "shift": 4.0,
+               "hflip": True},
 }
 
 

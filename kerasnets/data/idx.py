@@ -22,6 +22,7 @@ Examples:
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -126,10 +127,15 @@ def read_idx(path, *, expect_ndim: int | None = None, expect_shape: tuple | None
                 f"Received: path={path!r}"
             )
     dtype = IDX_DTYPES[code]
-    count = int(np.prod(shape, dtype=np.int64))
-    if count > _MAX_ELEMENTS:
-        raise IDXError(f"IDX file {path!r} announces an implausible shape {shape}. Received: path={path!r}")
+    # Python integers: numpy's int64 product wraps around (a 2**64-element header gives 0).
+    count = math.prod(shape)
     expected = header_len + count * dtype.itemsize
+    if count > _MAX_ELEMENTS:
+        raise IDXError(
+            f"Corrupt IDX header in {path!r}: shape {shape} announces {count:,} elements ({expected:,} bytes in "
+            f"all), more than the {_MAX_ELEMENTS:,} this reader accepts; the file has {len(data):,} bytes. "
+            f"Received: path={path!r}"
+        )
     if len(data) != expected:
         what = "Truncated" if len(data) < expected else "Over-long"
         raise IDXError(

@@ -120,8 +120,18 @@ def test_interrupted_run_resumes_and_loses_nothing(reference_run, tmp_path):
     # A kill during a save leaves a truncated file: the previous checkpoint is used instead.
     data = open(latest, "rb").read()
     open(latest, "wb").write(data[: len(data) // 3])
+    truncated = open(latest, "rb").read()
+    restore_seen = {}
+
+    class _SeeBackup(__import__("keras").callbacks.Callback):
+        def on_train_begin(self, logs=None):  # after the restore: the unreadable file is left as it was
+            restore_seen["latest"] = open(latest, "rb").read()
+            restore_seen["files"] = sorted(os.listdir(os.path.dirname(latest)))
+
     with pytest.warns(UserWarning, match="unreadable"):
-        resumed = train(TrainConfig(run_dir=run_dir, **{**TINY, "tensorboard": True}))
+        resumed = train(TrainConfig(run_dir=run_dir, **{**TINY, "tensorboard": True}), callbacks=[_SeeBackup()])
+    assert restore_seen["latest"] == truncated and restore_seen["files"] == ["latest.weights.h5", "prev.weights.h5"]
+    assert not os.path.exists(latest + ".bkp")
     assert os.listdir(os.path.join(run_dir, "logs", "train"))  # TensorBoard event files
     # 4 steps per epoch; the last good save (the one before the crash at step 6) is step 5:
     # epoch 1 is finished from its 2nd batch, and nothing is lost or repeated.
@@ -197,15 +207,14 @@ def test_cli_offline_without_data_is_a_clear_message(tmp_path, monkeypatch, caps
     code = cli.main(["train", "--dataset", "fashion_mnist", "--no-download", "--run-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: Dataset 'fashion_mnist' was not found")
+    assert err.startswith("python -m apps.mnist: error: Dataset 'fashion_mnist' was not found")
     assert "apt-get install dataset-fashion-mnist" in err and "--data-dir" in err and "Traceback" not in err
     assert cli.main(["predict", "--run-dir", str(tmp_path / "absent"), "x.png"]) == 2
     assert "model.keras" in capsys.readouterr().err
 
 
 def test_help_lists_every_command_and_flag(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--help"])
+    assert cli.main(["train", "--help"]) == 0
     text = capsys.readouterr().out
     for flag in ("--jit-compile", "--strategy", "--label-smoothing", "--precision", "--checkpoint-every",
                  "--data-dir", "--seed", "--model"):
@@ -213,3 +222,140 @@ def test_help_lists_every_command_and_flag(capsys):
     flat = " ".join(text.split())
     assert "(default: None)" not in flat and "(default: mnist-5k) (default: mnist-5k)" not in flat
     assert "global batch size (default: 128)" in flat  # defaults that mean something are still shown
+    assert "--overwrite" in text and "--pipeline" in text and "exit status" in text
+
+
+def test_tf_data_and_numpy_pipelines_give_the_same_batches_and_the_same_training(tmp_path):
+    data = load_dataset("mnist-5k")
+    x, y = data.x_train[:200], data.y_train[:200]
+    aug = pipeline.AugmentConfig(rotation=10, scale=0.1, shift=2, hflip=True)
+    kw = dict(batch_size=32, epochs=2, seed=5, augment=aug, start_step=3)
+    tf_batches = list(pipeline.train_stream(x, y, pipeline="tf", **kw))
+    np_batches = list(pipeline.train_stream(x, y, pipeline="numpy", **kw))
+    assert len(tf_batches) == len(np_batches) == 2 * (200 // 32) - 3
+    for (a_img, a_lab), (b_img, b_lab) in zip(tf_batches, np_batches):
+        np.testing.assert_allclose(a_img.numpy(), b_img, atol=1e-3)
+        np.testing.assert_array_equal(a_lab.numpy(), b_lab)
+    runs = {kind: train(TrainConfig(run_dir=str(tmp_path / kind), pipeline=kind, **TINY)) for kind in ("tf", "numpy")}
+    assert runs["tf"].history == runs["numpy"].history
+    for a, b in zip(runs["tf"].model.get_weights(), runs["numpy"].model.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert json.load(open(tmp_path / "numpy" / "metrics.json"))["pipeline"] == "numpy"
+
+
+def test_numpy_affine_is_the_tf_kernel():
+    rng = np.random.default_rng(1)
+    images = (rng.random((16, 28, 28, 3)) * 255).astype(np.float32)
+    transforms = pipeline.augment_transforms(7, 11, 16, pipeline.AugmentConfig(30, 0.3, 6, True), 28, 28)
+    np.testing.assert_allclose(pipeline.affine_numpy(images, transforms),
+                               pipeline.affine_tf(tf.constant(images), tf.constant(transforms)).numpy(), atol=1e-3)
+
+
+def _interrupted_run(run_dir, **changes):
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(run_dir=run_dir, **{**TINY, **changes}), callbacks=[_RaiseAt(epoch=1, batch=1)])
+    backup = os.path.join(run_dir, "backup")
+    return {name: open(os.path.join(backup, name), "rb").read() for name in sorted(os.listdir(backup))}
+
+
+def test_resume_with_other_settings_is_refused_listing_each(tmp_path):
+    from apps.mnist.train import RunFolderError
+
+    run_dir = str(tmp_path / "run")
+    files = _interrupted_run(run_dir)
+    config = open(os.path.join(run_dir, "config.json")).read()
+    with pytest.raises(RunFolderError) as info:
+        train(TrainConfig(run_dir=run_dir, **{**TINY, "batch_size": 32, "seed": 4, "model": "resnet20",
+                                              "model_kwargs": {}}))
+    text = str(info.value)
+    for line in ("batch_size: 64 in the run, 32 asked", "seed: 0 in the run, 4 asked",
+                 "model: 'lenet5' in the run, 'resnet20' asked", "--overwrite", "another --run-dir"):
+        assert line in text
+    assert open(os.path.join(run_dir, "config.json")).read() == config  # written only after the checks
+    backup = os.path.join(run_dir, "backup")
+    assert {n: open(os.path.join(backup, n), "rb").read() for n in sorted(os.listdir(backup))} == files
+
+
+def test_checkpoint_of_another_architecture_is_a_clear_error_and_is_kept(tmp_path):
+    from apps.mnist.train import RunFolderError
+
+    run_dir = str(tmp_path / "run")
+    files = _interrupted_run(run_dir)
+    os.remove(os.path.join(run_dir, "config.json"))  # a run of an older version: no settings to compare
+    with pytest.raises(RunFolderError, match=r"does not fit the model asked for.*asks for 'lenet5' \(batch_norm=True"):
+        train(TrainConfig(run_dir=run_dir, **{**TINY, "model_kwargs": {"form": "modern", "batch_norm": True}}))
+    backup = os.path.join(run_dir, "backup")
+    assert {n: open(os.path.join(backup, n), "rb").read() for n in sorted(os.listdir(backup))} == files
+
+
+def test_two_unreadable_checkpoints_are_a_clear_error(tmp_path):
+    from apps.mnist.train import RunFolderError
+
+    run_dir = str(tmp_path / "run")
+    files = _interrupted_run(run_dir)
+    backup = os.path.join(run_dir, "backup")
+    for name in files:
+        open(os.path.join(backup, name), "wb").write(files[name][:200])
+    with pytest.raises(RunFolderError, match="no readable checkpoint .*Nothing was changed"):
+        train(TrainConfig(run_dir=run_dir, **TINY))
+    assert all(len(open(os.path.join(backup, n), "rb").read()) == 200 for n in files)
+
+
+def test_overwrite_trains_a_finished_run_again(reference_run, tmp_path):
+    import shutil
+
+    from apps.mnist.train import RunFolderError
+
+    run_dir = str(tmp_path / "copy")
+    shutil.copytree(reference_run.run_dir, run_dir)
+    with pytest.raises(RunFolderError, match="finished training"):
+        train(TrainConfig(run_dir=run_dir, **TINY))
+    again = train(TrainConfig(run_dir=run_dir, **TINY), overwrite=True)
+    assert again.history == reference_run.history  # same seed: the same run, from scratch
+
+
+def test_image_folder_mode_trains_a_cifar_net_on_a_generated_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 24), ("test", 6)):
+        for label, name in enumerate(("blue", "red")):
+            folder = tmp_path / "imgs" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 60, (32, 32, 3), dtype=np.uint8)
+                pixels[..., 2 - 2 * label] += 150  # red or blue images
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    result = train(TrainConfig(dataset="folder", data_dir=str(tmp_path / "imgs"), model="resnet20", model_kwargs={},
+                               run_dir=str(tmp_path / "run"), epochs=3, batch_size=16, tensorboard=False, verbose=0,
+                               learning_rate=3e-3))
+    assert result.model.input_shape == (None, 32, 32, 3)
+    assert json.load(open(tmp_path / "run" / "data.json"))["class_names"] == ["blue", "red"]
+    assert result.test_accuracy is not None and 0.0 <= result.test_accuracy <= 1.0
+    code = cli.main(["evaluate", "--run-dir", str(tmp_path / "run"), "--json"])
+    assert code == 0
+
+
+@pytest.mark.skipif(not os.path.exists("../shared/data/cifar10/cifar10-jpeg.tar.gz"),
+                    reason="../shared/data/cifar10/cifar10-jpeg.tar.gz is absent (the shared data folder)")
+def test_image_folder_mode_reads_a_slice_of_the_real_cifar10_archive(tmp_path):
+    from apps.mnist.data import load_app_data
+
+    data = load_app_data("folder", data_dir="../shared/data/cifar10/cifar10-jpeg.tar.gz", folder_limit=6)
+    assert data.x_train.shape == (60, 32, 32, 3) and data.x_test.shape == (60, 32, 32, 3)
+    assert data.class_names[:3] == ("airplane", "automobile", "bird") and sorted(set(data.y_train)) == list(range(10))
+    result = train(TrainConfig(dataset="folder", data_dir="../shared/data/cifar10/cifar10-jpeg.tar.gz",
+                               folder_limit=6, model="nin_cifar", model_kwargs={}, run_dir=str(tmp_path / "run"),
+                               epochs=1, batch_size=20, tensorboard=False, validate=False, verbose=0))
+    assert result.model.output_shape == (None, 10) and result.test_accuracy is not None
+
+
+def test_help_parses_every_example_with_the_real_parser():
+    import shlex
+
+    parser = cli.build_parser()
+    examples = [line.split("#")[0].strip() for line in cli._EPILOG.splitlines() if "python -m apps.mnist" in line]
+    assert len(examples) >= 6
+    for line in examples:
+        args = parser.parse_args(shlex.split(line)[3:])
+        assert args.command in ("train", "evaluate", "predict", "export")

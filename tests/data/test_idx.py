@@ -114,3 +114,13 @@ def test_missing_file_and_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="at least one dimension"):
         write_idx(tmp_path / "s", np.uint8(3))
     assert not os.path.exists(tmp_path / "c")
+
+
+@pytest.mark.parametrize("shape", [(65536, 65536, 65536, 65536), (65536,) * 4 + (1,), (2**32 - 1, 2**32 - 1, 3)])
+@pytest.mark.parametrize("payload", [0, 10])
+def test_header_announcing_absurd_sizes_is_a_clear_error(tmp_path, shape, payload):
+    # 2**64 elements wrapped around to 0 in numpy's int64 product: a reshape error, not a message.
+    path = tmp_path / "huge-idx-ubyte"
+    open(path, "wb").write(struct.pack(f">HBB{len(shape)}I", 0, 8, len(shape), *shape) + bytes(payload))
+    with pytest.raises(IDXError, match=r"Corrupt IDX header in .*huge-idx-ubyte.*announces [\d,]+ elements"):
+        read_idx(path)
