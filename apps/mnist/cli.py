@@ -188,7 +188,7 @@ def _class_names(run_dir: str) -> list | None:
 
 def export_run(run_dir: str, export_dir: str, *, version: int | None = None, top_k: int = 3,
                name: str = "mnist") -> str:
-    """Export a run's model for TF Serving via :func:`kerasnets.export.export_saved_model`.
+    """Export a run's model for TF Serving via `kerasnets.serving.export_saved_model`.
 
     The SavedModel's ``serving_default`` takes ``images``: uint8 ``[batch, 28, 28, 1]``
     raw pixels (light-on-dark, as MNIST), and returns ``probabilities`` ``[batch, 10]``,
@@ -199,7 +199,7 @@ def export_run(run_dir: str, export_dir: str, *, version: int | None = None, top
         The version folder written.
     """
     from apps.mnist.evaluate import load_run_model
-    from kerasnets.export import export_saved_model
+    from kerasnets.serving import export_saved_model
 
     try:
         import tensorflow_serving.apis  # noqa: F401
