@@ -1,10 +1,17 @@
 """The model registry: one record per public variant, the single source of truth.
 
-Every public builder is registered with :func:`register_model`, which stores a
-:class:`ModelSpec` (family, default and minimum input size, the reference
-parameter/MAC counts with their source, the stage layers users can tap).
+Every public builder is registered with [register_model][kerasnets._registry.register_model]
+(through ``kerasnets.models._variants.define_variants``), which stores a
+[ModelSpec][kerasnets.ModelSpec] (family, default and minimum input size, the
+reference parameter/MAC counts with their source, the stage layers users can tap).
 Tests, the CLI and the summary tool iterate this registry, so a model that is
 registered is automatically built, counted and checked.
+
+This module imports nothing from kerasnets (it is the bottom layer). It is filled
+by importing the family modules, which ``kerasnets.models`` does explicitly; the
+public lookups (``kerasnets.list_models`` ...) are reached through
+``kerasnets.models``, so the families are always registered when they run. Calling
+a lookup here before any family is imported is an error, not an empty answer.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ class ModelSpec:
         ref_params_source: where ``ref_params`` comes from.
         ref_macs: reference multiply-accumulates at the default size, or None.
         ref_macs_source: where ``ref_macs`` comes from.
-        features: stage outputs (see :class:`FeatureInfo`).
+        features: stage outputs (see [FeatureInfo][kerasnets.FeatureInfo]).
         default_classes: the classifier size of the default configuration.
     """
 
@@ -130,9 +137,13 @@ def register_model(
     return decorator
 
 
-def _ensure_loaded() -> None:
-    # Importing the models package registers every family.
-    import kerasnets.models  # noqa: F401
+def _registered() -> dict[str, ModelSpec]:
+    if not _REGISTRY:
+        raise RuntimeError(
+            "No model family is registered yet: use kerasnets.list_models() / kerasnets.get_spec() "
+            "(or import kerasnets.models first), which import the families before looking up."
+        )
+    return _REGISTRY
 
 
 def list_models(pattern: str | None = None, *, family: str | None = None) -> list[str]:
@@ -150,35 +161,39 @@ def list_models(pattern: str | None = None, *, family: str | None = None) -> lis
         >>> "alexnet" in kerasnets.list_models("alex*")
         True
     """
-    _ensure_loaded()
-    names = sorted(_REGISTRY)
+    registry = _registered()
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError(f"`pattern` must be a shell-style pattern (str) or None. Received: pattern={pattern!r}")
+    names = sorted(registry)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatch(n.lower(), pattern.lower())]
     if family is not None:
-        names = [n for n in names if _REGISTRY[n].family == family]
+        families = list_families()
+        if family not in families:
+            raise ValueError(f"`family` must be one of {', '.join(families)}. Received: family={family!r}")
+        names = [n for n in names if registry[n].family == family]
     return names
 
 
 def list_families() -> list[str]:
     """Sorted names of the registered families."""
-    _ensure_loaded()
-    return sorted({spec.family for spec in _REGISTRY.values()})
+    return sorted({spec.family for spec in _registered().values()})
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` of a registered model.
+    """The [ModelSpec][kerasnets.ModelSpec] of a registered model.
 
     Raises:
         ValueError: for an unknown name, listing close matches.
     """
-    _ensure_loaded()
+    registry = _registered()
     if not isinstance(name, str):
         raise TypeError(f"Expected a model name (str). Received: name={name!r}")
     key = name.strip().lower()
     for candidate in (key, key.replace("-", "_"), key.replace("-", "")):
-        if candidate in _REGISTRY:
-            return _REGISTRY[candidate]
-    close = difflib.get_close_matches(key, list(_REGISTRY), n=5, cutoff=0.5)
+        if candidate in registry:
+            return registry[candidate]
+    close = difflib.get_close_matches(key, list(registry), n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise ValueError(
         f"Unknown model; kerasnets.list_models() lists the {len(_REGISTRY)} registered models."
@@ -190,7 +205,7 @@ def get_model(name: str, **kwargs: Any):
     """Build a registered model by name.
 
     Args:
-        name: a name from :func:`list_models` (case-insensitive, ``-`` or ``_``).
+        name: a name from [list_models][kerasnets.list_models] (case-insensitive, ``-`` or ``_``).
         **kwargs: forwarded to the builder (``include_top``, ``classes``, ...).
 
     Returns:
