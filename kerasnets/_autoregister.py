@@ -2,7 +2,7 @@
 
 ``import kerasnets`` does not import Keras, yet a ``.keras`` file holding a kerasnets layer
 (``LocalResponseNormalization`` in AlexNet/GoogLeNet, the apps' losses) must load after
-``import kerasnets``. :func:`install` imports the modules that register those classes now when
+``import kerasnets``. ``install`` imports the modules that register those classes now when
 Keras is already imported, else right after Keras's own import finishes (a one-shot import hook).
 """
 
