@@ -387,14 +387,14 @@ def check_head_arguments(*, include_top: bool, pooling: Any, classes: int, defau
             f"`pooling` applies only with include_top=False; {model_name}'s head pools by itself, so it "
             f"is ignored. Received: pooling={pooling!r}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of the builder
         )
     if not include_top and classes != default_classes:
         warnings.warn(
             f"`classes` applies only with include_top=True (the classifier head); {model_name} without "
             f"its top has no classifier, so it is ignored. Received: classes={classes!r}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of the builder
         )
 
 

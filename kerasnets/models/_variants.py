@@ -33,9 +33,20 @@ import inspect
 import textwrap
 from typing import Any, Callable, Sequence, Union
 
-from kerasnets._registry import ModelSpec, add_spec
+from kerasnets._registry import FeatureInfo, ModelSpec, add_spec
 
-__all__ = ["Option", "Variant", "variant", "PER_VARIANT", "COMMON_OPTIONS", "COMMON_NAMES", "define_variants"]
+__all__ = [
+    "Option",
+    "Variant",
+    "variant",
+    "define_variants",
+    "stages",
+    "PER_VARIANT",
+    "IMAGENET_SIZES",
+    "CIFAR_SIZES",
+    "COMMON_OPTIONS",
+    "COMMON_NAMES",
+]
 
 Doc = Union[str, Callable[["Variant"], str]]
 
@@ -101,6 +112,15 @@ COMMON_OPTIONS = (
 )
 _NAME = Option("name", PER_VARIANT, "the model's name (default: the variant's name).")
 COMMON_NAMES = tuple(o.name for o in COMMON_OPTIONS) + ("name",)
+
+def stages(*layers: tuple[str, int], first_stride: int = 2) -> tuple[FeatureInfo, ...]:
+    """Stage records ``(layer, channels)`` whose strides double from ``first_stride`` (2, 4, 8, ...)."""
+    return tuple(FeatureInfo(layer, channels, first_stride * 2**i) for i, (layer, channels) in enumerate(layers))
+
+
+# The registry's size fields of the two usual input regimes.
+IMAGENET_SIZES = dict(default_size=224, min_size=32)
+CIFAR_SIZES = dict(default_size=32, min_size=8, default_classes=10)
 
 _RAISES = """ValueError: a bad argument value (the message names the argument and the value).
 TypeError: an argument of the wrong type, a positional or an unknown argument."""

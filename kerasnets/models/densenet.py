@@ -35,7 +35,7 @@ from keras import layers
 from kerasnets._registry import FeatureInfo
 from kerasnets.blocks import apply_activation, classifier_head, finalize_model, model_input, prepare
 from kerasnets.checks import check_bool, check_fraction
-from kerasnets.models._variants import Option, define_variants, variant
+from kerasnets.models._variants import CIFAR_SIZES, IMAGENET_SIZES, Option, define_variants, variant
 
 __all__ = [
     "DenseNetConfig",
@@ -198,10 +198,9 @@ _OPTIONS = (
 )
 
 
-def _entry(name, *, title, params, params_source, macs, macs_source):
+def _entry(name, *, title, **spec):
     """One variant record: the docstring's text and the registry fields."""
     config = CONFIGS[name]
-    cifar = config.stem == "cifar"
     return variant(
         name,
         config,
@@ -210,15 +209,10 @@ def _entry(name, *, title, params, params_source, macs, macs_source):
             Growth rate k={config.growth_rate}, dense blocks of {config.block_layers} layers, DenseNet-BC
             (1x1 bottleneck to 4k maps, compression 0.5).
         """,
-        default_size=32 if cifar else 224,
-        min_size=8 if cifar else 32,
-        ref_params=params,
-        ref_params_source=params_source,
-        ref_macs=macs,
-        ref_macs_source=macs_source,
         features=_features(config),
-        default_classes=10 if cifar else 1000,
         preprocessing="torch",
+        **(CIFAR_SIZES if config.stem == "cifar" else IMAGENET_SIZES),
+        **spec,
     )
 
 
@@ -238,33 +232,33 @@ _TV_OPS = "torchvision {0}: {1} GFLOPS (multiply-adds; the paper only plots FLOP
     (
         _entry(
             "densenet121", title="DenseNet-121 (Huang et al. 2016, Table 1).",
-            params=7_978_856, params_source=_TV.format("densenet121"),
-            macs=2_834_000_000, macs_source=_TV_OPS.format("densenet121", "2.834"),
+            ref_params=7_978_856, ref_params_source=_TV.format("densenet121"),
+            ref_macs=2_834_000_000, ref_macs_source=_TV_OPS.format("densenet121", "2.834"),
         ),
         _entry(
             "densenet161", title="DenseNet-161 (Huang et al. 2016, Table 1; k=48).",
-            params=28_681_000, params_source=_TV.format("densenet161"),
-            macs=7_728_000_000, macs_source=_TV_OPS.format("densenet161", "7.728"),
+            ref_params=28_681_000, ref_params_source=_TV.format("densenet161"),
+            ref_macs=7_728_000_000, ref_macs_source=_TV_OPS.format("densenet161", "7.728"),
         ),
         _entry(
             "densenet169", title="DenseNet-169 (Huang et al. 2016, Table 1).",
-            params=14_149_480, params_source=_TV.format("densenet169"),
-            macs=3_360_000_000, macs_source=_TV_OPS.format("densenet169", "3.36"),
+            ref_params=14_149_480, ref_params_source=_TV.format("densenet169"),
+            ref_macs=3_360_000_000, ref_macs_source=_TV_OPS.format("densenet169", "3.36"),
         ),
         _entry(
             "densenet201", title="DenseNet-201 (Huang et al. 2016, Table 1).",
-            params=20_013_928, params_source=_TV.format("densenet201"),
-            macs=4_291_000_000, macs_source=_TV_OPS.format("densenet201", "4.291"),
+            ref_params=20_013_928, ref_params_source=_TV.format("densenet201"),
+            ref_macs=4_291_000_000, ref_macs_source=_TV_OPS.format("densenet201", "4.291"),
         ),
         _entry(
             "densenet264", title="DenseNet-264 (Huang et al. 2016, Table 1).",
-            params=33_337_704, params_source="hand count of Table 1's DenseNet-264 (not in torchvision or keras.applications)",
-            macs=5_751_653_376, macs_source="analytic count of this layout (no published figure)",
+            ref_params=33_337_704, ref_params_source="hand count of Table 1's DenseNet-264 (not in torchvision or keras.applications)",
+            ref_macs=5_751_653_376, ref_macs_source="analytic count of this layout (no published figure)",
         ),
         _entry(
             "densenet_bc_100", title="DenseNet-BC (L=100, k=12) for CIFAR (Huang et al. 2016, sec. 3 and Table 2).",
-            params=769_162, params_source="hand count with 10 classes; paper Table 2: 0.8M",
-            macs=287_929_692, macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+            ref_params=769_162, ref_params_source="hand count with 10 classes; paper Table 2: 0.8M",
+            ref_macs=287_929_692, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
         ),
     ),
     options=_OPTIONS,

@@ -59,7 +59,7 @@ from kerasnets._registry import FeatureInfo
 from kerasnets.blocks import activation_channels, apply_activation, classifier_head, finalize_model, model_input, prepare
 from kerasnets.checks import check_bool, check_choice, check_none_unless
 from kerasnets.layers import ZeroPadChannels
-from kerasnets.models._variants import Option, define_variants, variant
+from kerasnets.models._variants import CIFAR_SIZES, IMAGENET_SIZES, Option, define_variants, variant
 
 __all__ = [
     "ResNetConfig",
@@ -460,7 +460,7 @@ _OPTIONS = (
 )
 
 
-def _entry(name, *, title, description, paper, params, params_source, macs, macs_source):
+def _entry(name, *, title, description, **spec):
     """One variant record: the docstring's text and the registry fields."""
     config = CONFIGS[name]
     cifar = config.stem == "cifar"
@@ -470,16 +470,10 @@ def _entry(name, *, title, description, paper, params, params_source, macs, macs
         name,
         config,
         doc=f"{title}\n\n{description}",
-        paper=paper,
-        default_size=32 if cifar else 224,
-        min_size=8 if cifar else 32,
-        ref_params=params,
-        ref_params_source=params_source,
-        ref_macs=macs,
-        ref_macs_source=macs_source,
         features=_features(config),
-        default_classes=10 if cifar else 1000,
         preprocessing=preprocessing,
+        **(CIFAR_SIZES if cifar else IMAGENET_SIZES),
+        **spec,
     )
 
 
@@ -501,9 +495,9 @@ def _cifar_entry(depth, params, paper_params, macs):
     n = (depth - 2) // 6
     return _entry(
         f"resnet{depth}", title=f"ResNet-{depth} for CIFAR (6n+2 with n={n}; He et al. 2015, sec. 4.2).",
-        description=_CIFAR_DESC.format(n=n), paper=_PAPERS["v1"], params=params,
-        params_source=f"hand count with option A and 10 classes; {_T6}: {paper_params}",
-        macs=macs, macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+        description=_CIFAR_DESC.format(n=n), paper=_PAPERS["v1"], ref_params=params,
+        ref_params_source=f"hand count with option A and 10 classes; {_T6}: {paper_params}",
+        ref_macs=macs, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
     )
 
 
@@ -534,62 +528,62 @@ def _cifar_entry(depth, params, paper_params, macs):
         _entry(
             "resnet18", title="ResNet-18 (He et al. 2015): basic blocks, stages (2, 2, 2, 2).",
             description="Post-activation basic blocks; projection shortcuts where the shape changes (option B).",
-            paper=_PAPERS["v1"], params=11_689_512, params_source=_TV.format("resnet18"),
-            macs=1_814_000_000, macs_source="torchvision resnet18: 1.814 GFLOPS (multiply-adds); " + _T1 + ": 1.8 x 10^9",
+            paper=_PAPERS["v1"], ref_params=11_689_512, ref_params_source=_TV.format("resnet18"),
+            ref_macs=1_814_000_000, ref_macs_source="torchvision resnet18: 1.814 GFLOPS (multiply-adds); " + _T1 + ": 1.8 x 10^9",
         ),
         _entry(
             "resnet34", title="ResNet-34 (He et al. 2015): basic blocks, stages (3, 4, 6, 3).",
             description="Post-activation basic blocks; ``shortcut='A'`` gives the paper's parameter-free 34-layer A net.",
-            paper=_PAPERS["v1"], params=21_797_672, params_source=_TV.format("resnet34"),
-            macs=3_664_000_000, macs_source="torchvision resnet34: 3.664 GFLOPS (multiply-adds); " + _T1 + ": 3.6 x 10^9",
+            paper=_PAPERS["v1"], ref_params=21_797_672, ref_params_source=_TV.format("resnet34"),
+            ref_macs=3_664_000_000, ref_macs_source="torchvision resnet34: 3.664 GFLOPS (multiply-adds); " + _T1 + ": 3.6 x 10^9",
         ),
         _entry(
             "resnet50", title="ResNet-50 (He et al. 2015): bottleneck blocks, stages (3, 4, 6, 3).",
             description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-            paper=_PAPERS["v1"], params=25_557_032, params_source=_TV.format("resnet50"),
-            macs=3_857_973_248, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 3.8 x 10^9",
+            paper=_PAPERS["v1"], ref_params=25_557_032, ref_params_source=_TV.format("resnet50"),
+            ref_macs=3_857_973_248, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 3.8 x 10^9",
         ),
         _entry(
             "resnet101", title="ResNet-101 (He et al. 2015): bottleneck blocks, stages (3, 4, 23, 3).",
             description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-            paper=_PAPERS["v1"], params=44_549_160, params_source=_TV.format("resnet101"),
-            macs=7_570_194_432, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 7.6 x 10^9",
+            paper=_PAPERS["v1"], ref_params=44_549_160, ref_params_source=_TV.format("resnet101"),
+            ref_macs=7_570_194_432, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 7.6 x 10^9",
         ),
         _entry(
             "resnet152", title="ResNet-152 (He et al. 2015): bottleneck blocks, stages (3, 8, 36, 3).",
             description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-            paper=_PAPERS["v1"], params=60_192_808, params_source=_TV.format("resnet152"),
-            macs=11_282_415_616, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 11.3 x 10^9",
+            paper=_PAPERS["v1"], ref_params=60_192_808, ref_params_source=_TV.format("resnet152"),
+            ref_macs=11_282_415_616, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 11.3 x 10^9",
         ),
         _entry(
             "plain18", title="Plain-18 (He et al. 2015, sec. 4.1): ResNet-18's stack without shortcuts.",
             description="The degradation experiment's baseline: no shortcuts and no Add layers.",
-            paper=_PAPERS["v1"], params=11_515_688, params_source="hand count: resnet18 less its 3 projection shortcuts (173,824)",
-            macs=1_794_805_760, macs_source="analytic count; " + _T1 + ": 1.8 x 10^9 (plain and residual nets alike)",
+            paper=_PAPERS["v1"], ref_params=11_515_688, ref_params_source="hand count: resnet18 less its 3 projection shortcuts (173,824)",
+            ref_macs=1_794_805_760, ref_macs_source="analytic count; " + _T1 + ": 1.8 x 10^9 (plain and residual nets alike)",
         ),
         _entry(
             "plain34", title="Plain-34 (He et al. 2015, Fig. 3 middle): ResNet-34's stack without shortcuts.",
             description="The degradation experiment's baseline: no shortcuts and no Add layers.",
-            paper=_PAPERS["v1"], params=21_623_848, params_source="hand count: resnet34 less its 3 projection shortcuts (173,824)",
-            macs=3_644_493_824, macs_source="analytic count; " + _T1 + ": 3.6 x 10^9 (plain and residual nets alike)",
+            paper=_PAPERS["v1"], ref_params=21_623_848, ref_params_source="hand count: resnet34 less its 3 projection shortcuts (173,824)",
+            ref_macs=3_644_493_824, ref_macs_source="analytic count; " + _T1 + ": 3.6 x 10^9 (plain and residual nets alike)",
         ),
         _entry(
             "resnet50_v2", title="Pre-activation ResNet-50 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 6, 3).",
             description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-            paper=_PAPERS["v2"], params=25_549_352, params_source="hand count (keras.applications.ResNet50V2 less its conv biases)",
-            macs=4_089_184_256, macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+            paper=_PAPERS["v2"], ref_params=25_549_352, ref_params_source="hand count (keras.applications.ResNet50V2 less its conv biases)",
+            ref_macs=4_089_184_256, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
         ),
         _entry(
             "resnet101_v2", title="Pre-activation ResNet-101 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 23, 3).",
             description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-            paper=_PAPERS["v2"], params=44_541_480, params_source="hand count (keras.applications.ResNet101V2 less its conv biases)",
-            macs=7_801_405_440, macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+            paper=_PAPERS["v2"], ref_params=44_541_480, ref_params_source="hand count (keras.applications.ResNet101V2 less its conv biases)",
+            ref_macs=7_801_405_440, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
         ),
         _entry(
             "resnet152_v2", title="Pre-activation ResNet-152 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 8, 36, 3).",
             description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-            paper=_PAPERS["v2"], params=60_185_128, params_source="hand count (keras.applications.ResNet152V2 less its conv biases)",
-            macs=11_513_626_624, macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+            paper=_PAPERS["v2"], ref_params=60_185_128, ref_params_source="hand count (keras.applications.ResNet152V2 less its conv biases)",
+            ref_macs=11_513_626_624, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
         ),
 
         _cifar_entry(20, 269_722, "0.27M", 40_551_040),
@@ -603,28 +597,28 @@ def _cifar_entry(depth, params, paper_params, macs):
                 "9n+2 layers with n=111 pre-activation bottleneck blocks per stage (outputs 64, 128, 256; "
                 "inner widths 16, 32, 64) and projection shortcuts where the shape changes."
             ),
-            paper=_PAPERS["v2"], params=10_327_706, params_source="hand count with 10 classes; He et al. 2016, Table 3: 10.2M",
-            macs=1_490_995_712, macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+            paper=_PAPERS["v2"], ref_params=10_327_706, ref_params_source="hand count with 10 classes; He et al. 2016, Table 3: 10.2M",
+            ref_macs=1_490_995_712, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
         ),
 
         _entry(
             "resnext50_32x4d", title="ResNeXt-50 (32x4d) (Xie et al. 2016): cardinality 32, bottleneck width 4.",
             description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-            paper=_PAPERS["resnext"], params=25_028_904, params_source=_TV.format("resnext50_32x4d") + f"; {_XIE} Table 1: 25.0M",
-            macs=4_230_000_000, macs_source=f"torchvision resnext50_32x4d: 4.23 GFLOPS (multiply-adds); {_XIE}, Table 1: 4.2 x 10^9",
+            paper=_PAPERS["resnext"], ref_params=25_028_904, ref_params_source=_TV.format("resnext50_32x4d") + f"; {_XIE} Table 1: 25.0M",
+            ref_macs=4_230_000_000, ref_macs_source=f"torchvision resnext50_32x4d: 4.23 GFLOPS (multiply-adds); {_XIE}, Table 1: 4.2 x 10^9",
         ),
         _entry(
             "resnext101_32x8d", title="ResNeXt-101 (32x8d) (Xie et al. 2016): cardinality 32, bottleneck width 8.",
             description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-            paper=_PAPERS["resnext"], params=88_791_336, params_source=_TV.format("resnext101_32x8d"),
-            macs=16_410_000_000, macs_source="torchvision resnext101_32x8d: 16.41 GFLOPS (multiply-adds; not in the paper)",
+            paper=_PAPERS["resnext"], ref_params=88_791_336, ref_params_source=_TV.format("resnext101_32x8d"),
+            ref_macs=16_410_000_000, ref_macs_source="torchvision resnext101_32x8d: 16.41 GFLOPS (multiply-adds; not in the paper)",
         ),
         _entry(
             "resnext101_64x4d", title="ResNeXt-101 (64x4d) (Xie et al. 2016): cardinality 64, bottleneck width 4.",
             description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-            paper=_PAPERS["resnext"], params=83_455_272, params_source=_TV.format("resnext101_64x4d"),
-            macs=15_460_000_000,
-            macs_source="torchvision resnext101_64x4d: 15.46 GFLOPS (multiply-adds); the paper's Table 4 lists it "
+            paper=_PAPERS["resnext"], ref_params=83_455_272, ref_params_source=_TV.format("resnext101_64x4d"),
+            ref_macs=15_460_000_000,
+            ref_macs_source="torchvision resnext101_64x4d: 15.46 GFLOPS (multiply-adds); the paper's Table 4 lists it "
             "among the '2x complexity' models (twice ResNet-101's 7.8 x 10^9)",
         ),
     ),

@@ -129,3 +129,20 @@ def test_defaults_and_agreeing_input_tensor_do_not_warn():
         kerasnets.nin_cifar(include_top=False, pooling="max")
         model = kerasnets.nin_cifar(input_tensor=_tensor(32, 32, 3), input_shape=(32, 32, 3))
     assert model.inputs[0].shape == (None, 32, 32, 3)
+
+
+def test_weights_file_with_the_wrong_suffix(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_text("x")
+    with pytest.raises(ValueError, match=r"`weights` must be a Keras weights file ending in .weights.h5") as info:
+        kerasnets.lenet5(weights=str(path))
+    assert repr(str(path)) in str(info.value)
+
+
+def test_channels_first_is_refused_naming_the_setting():
+    keras.config.set_image_data_format("channels_first")
+    try:
+        with pytest.raises(ValueError, match=r"channels_last only.*Received: image_data_format='channels_first'"):
+            kerasnets.nin_cifar()
+    finally:
+        keras.config.set_image_data_format("channels_last")

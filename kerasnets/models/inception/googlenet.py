@@ -32,9 +32,8 @@ import dataclasses
 
 import keras
 
-from kerasnets._registry import FeatureInfo
 from kerasnets.checks import check_activation, check_bool, check_choice, check_input_shape
-from kerasnets.models._variants import Option, define_variants, variant
+from kerasnets.models._variants import Option, define_variants, stages, variant
 from kerasnets.models.inception.blocks import (
     LRN,
     AuxHead,
@@ -222,13 +221,7 @@ _BN_INCEPTION = InceptionNet(layout=_BN_INCEPTION_LAYOUT, style=_BN_INCEPTION_ST
                 "Caffe bvlc_googlenet main branch (6,990,272 weights + 8,280 biases); paper Table 1: "
                 "6.8M (its params column, weights only, rounded per layer)"
             ),
-            features=(
-                FeatureInfo("conv1_act", 64, 2),
-                FeatureInfo("lrn2", 192, 4),
-                FeatureInfo("inc3b", 480, 8),
-                FeatureInfo("inc4e", 832, 16),
-                FeatureInfo("inc5b", 1024, 32),
-            ),
+            features=stages(("conv1_act", 64), ("lrn2", 192), ("inc3b", 480), ("inc4e", 832), ("inc5b", 1024)),
             preprocessing="caffe",
         ),
     ),
@@ -284,13 +277,7 @@ _BN_INCEPTION = InceptionNet(layout=_BN_INCEPTION_LAYOUT, style=_BN_INCEPTION_ST
                 "trainable parameters of the released BN-Inception (Caffe model by Y. Xiong, ported in Cadene's "
                 "pretrainedmodels and osmr/imgclsmob 'bninception': 11,295,240)"
             ),
-            features=(
-                FeatureInfo("conv1_act", 64, 2),
-                FeatureInfo("conv2_act", 192, 4),
-                FeatureInfo("inc3b", 320, 8),
-                FeatureInfo("inc4d", 608, 16),
-                FeatureInfo("inc5b", 1024, 32),
-            ),
+            features=stages(("conv1_act", 64), ("conv2_act", 192), ("inc3b", 320), ("inc4d", 608), ("inc5b", 1024)),
             preprocessing="caffe",
         ),
     ),

@@ -28,8 +28,7 @@ trainable), and a weights file saved from ``keras.applications.InceptionV3`` loa
 
 from __future__ import annotations
 
-from kerasnets._registry import FeatureInfo
-from kerasnets.models._variants import Option, define_variants, variant
+from kerasnets.models._variants import Option, define_variants, stages, variant
 from kerasnets.models.inception.blocks import (
     V3_STEM,
     AuxHead,
@@ -162,13 +161,7 @@ _PAPER = "Szegedy et al. 2015, Rethinking the Inception architecture for compute
             ref_macs_source=(
                 "torchvision Inception_V3_Weights metadata: 5.71 GFLOPS (multiply-adds) at 299; paper: ~5 billion"
             ),
-            features=(
-                FeatureInfo("conv2b_act", 64, 2),
-                FeatureInfo("conv4a_act", 192, 4),
-                FeatureInfo("mixed_5d", 288, 8),
-                FeatureInfo("mixed_6e", 768, 16),
-                FeatureInfo("mixed_7c", 2048, 32),
-            ),
+            features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("mixed_5d", 288), ("mixed_6e", 768), ("mixed_7c", 2048)),
             preprocessing="tf",
         ),
     ),

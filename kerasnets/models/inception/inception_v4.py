@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from kerasnets._registry import FeatureInfo
-from kerasnets.models._variants import Option, define_variants, variant
+from kerasnets.models._variants import Option, define_variants, stages, variant
 from kerasnets.models.inception.blocks import V3_STEM, Branch, Conv, ConvStyle, InceptionNet, Module, Pool, build
 
 __all__ = [
@@ -317,13 +316,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
             ),
             ref_macs=12_300_000_000,
             ref_macs_source="timm inception_v4.tf_in1k model card: 12.3 GMACs at 299 (exact conv + FC: 12,253,974,624)",
-            features=(
-                FeatureInfo("conv2b_act", 64, 2),
-                FeatureInfo("mixed_3a", 160, 4),
-                FeatureInfo("mixed_5e", 384, 8),
-                FeatureInfo("mixed_6h", 1024, 16),
-                FeatureInfo("mixed_7d", 1536, 32),
-            ),
+            features=stages(("conv2b_act", 64), ("mixed_3a", 160), ("mixed_5e", 384), ("mixed_6h", 1024), ("mixed_7d", 1536)),
         ),
 
         _entry(
@@ -344,13 +337,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
                 "convolutions without bias, BN without gamma as in TF-slim, linear 1x1 projections with bias; "
                 "count_params() adds 27,040 BN moving statistics (22,769,848); see docs/models/inception.md"
             ),
-            features=(
-                FeatureInfo("conv2b_act", 64, 2),
-                FeatureInfo("conv4a_act", 192, 4),
-                FeatureInfo("block35_5", 256, 8),
-                FeatureInfo("block17_10", 896, 16),
-                FeatureInfo("block8_5", 1792, 32),
-            ),
+            features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("block35_5", 256), ("block17_10", 896), ("block8_5", 1792)),
         ),
 
         _entry(
@@ -374,13 +361,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
             ),
             ref_macs=13_200_000_000,
             ref_macs_source="timm inception_resnet_v2.tf_in1k: 13.2 GMACs at 299 (exact conv + FC: 13,155,794,016)",
-            features=(
-                FeatureInfo("conv2b_act", 64, 2),
-                FeatureInfo("conv4a_act", 192, 4),
-                FeatureInfo("block35_10", 320, 8),
-                FeatureInfo("block17_20", 1088, 16),
-                FeatureInfo("conv7b_act", 1536, 32),
-            ),
+            features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("block35_10", 320), ("block17_20", 1088), ("conv7b_act", 1536)),
         ),
     ),
     options=(Option("dropout", 0.2, "dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2)."),),
