@@ -75,6 +75,7 @@ class _RegisterAfterExec(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module) -> None:
+        _uninstall_hook()
         try:
             self._loader.exec_module(module)
         finally:
@@ -89,14 +90,20 @@ class _RegisterAfterExec(importlib.abc.Loader):
 
 
 class _KerasImportHook(importlib.abc.MetaPathFinder):
-    """A one-shot finder: wraps the loader of the top-level ``keras`` module, then removes itself."""
+    """Wraps the loader of the top-level ``keras`` module; removed once Keras has been executed.
+
+    It stays installed across mere look-ups: TensorFlow (and other libraries) call
+    ``importlib.util.find_spec("keras")`` to probe for Keras without importing it, and the hook
+    must still be there for the real import.
+    """
 
     def find_spec(self, fullname, path, target=None):
         if fullname != "keras" or path is not None:
             return None
-        _uninstall_hook()
         spec = None
         for finder in list(sys.meta_path):
+            if isinstance(finder, _KerasImportHook):
+                continue
             find_spec = getattr(finder, "find_spec", None)
             if find_spec is None:
                 continue

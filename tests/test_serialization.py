@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import kerasnets
+import kerasnets._autoregister
 from kerasnets._registry import get_spec, list_models
 from kerasnets.training.augment import PCALighting, RandomResizedCrop
 from kerasnets.training.losses import LabelSmoothingCrossentropy
@@ -186,3 +187,26 @@ def test_install_is_idempotent_and_registers_in_process():
     for name in ("LocalResponseNormalization", "CReLU", "Maxout", "LabelSmoothingCrossentropy", "MomentumSGD",
                  "PCALighting", "RandomResizedCrop", "ScaleJitter"):
         assert keras.saving.get_registered_object(f"kerasnets>{name}") is not None, name
+
+
+def test_hook_survives_libraries_probing_for_keras():
+    # TensorFlow calls importlib.util.find_spec("keras") while importing; a probe must not use up the
+    # one-shot hook, or the real `import keras` afterwards would register nothing.
+    code = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("kn_hook", {str(ROOT / "kerasnets" / "_autoregister.py")!r})
+hook = importlib.util.module_from_spec(spec); spec.loader.exec_module(hook)
+hook.install()
+assert importlib.util.find_spec("keras") is not None and "keras" not in sys.modules
+import tensorflow
+import keras
+assert type(keras.__loader__).__name__ != "_RegisterAfterExec"
+assert not any(isinstance(f, hook._KerasImportHook) for f in sys.meta_path)
+print("REGISTERED", ",".join(hook.registered()))
+print("LRN", keras.saving.get_registered_object("kerasnets>LocalResponseNormalization") is not None)
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"REGISTERED {','.join(kerasnets._autoregister.REGISTERING_MODULES)}" in proc.stdout
+    assert "LRN True" in proc.stdout
