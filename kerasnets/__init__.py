@@ -77,9 +77,11 @@ _LAZY = {
     "list_families": ("kerasnets.models", "list_families"),
     "list_models": ("kerasnets.models", "list_models"),
     "load_weights": ("kerasnets._weights", "load_weights"),
-    "summary": ("kerasnets.summary", "summary"),
     "feature_extractor": ("kerasnets.features", "feature_extractor"),
 }
+# The counting tool's package is kerasnets.counting (kerasnets.summary before it was renamed).
+_COUNTING = "kerasnets.counting" if importlib.util.find_spec("kerasnets.counting") is not None else "kerasnets.summary"
+_LAZY["summary"] = (_COUNTING, "summary")
 if importlib.util.find_spec("kerasnets.preprocessing") is not None:  # h-serve's module, when present
     _LAZY["preprocess_input"] = ("kerasnets.preprocessing", "preprocess_input")
 
@@ -113,10 +115,10 @@ def __getattr__(name: str):
         value = importlib.import_module("kerasnets.models").get_spec(name).builder
     elif name in _LAZY:
         module, attribute = _LAZY[name]
-        if module in ("kerasnets.features", "kerasnets.summary"):
+        if module in ("kerasnets.features", _COUNTING):
             importlib.import_module("kerasnets.models")  # both look models up in the registry
         value = getattr(importlib.import_module(module), attribute)
-        if name == "summary":
+        if module == "kerasnets.summary":
             # kerasnets.summary is also a (callable) subpackage: importing it binds the module
             # here, which must stay so that ``kerasnets.summary.count`` keeps working.
             return value
