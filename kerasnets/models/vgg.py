@@ -106,7 +106,8 @@ _OPTIONS = (
 _TV_MACS = "torchvision's published GFLOPS (multiply-adds at 224x224)"
 
 
-def _vgg_variant(name, config_letter, paper_name, params, source, macs=None, macs_source=""):
+def _entry(name, config_letter, paper_name, params, source, macs=None, macs_source=""):
+    """One variant record: the docstring's text and the registry fields."""
     return variant(
         name,
         CONFIGS[name],
@@ -122,21 +123,21 @@ vgg11, vgg11_lrn, vgg13, vgg16_c, vgg16, vgg19 = define_variants(
     "vgg",
     _build,
     (
-        _vgg_variant("vgg11", "A", "VGG-11", 132_863_336, "torchvision vgg11; paper Table 2: 133M", 7_610_000_000, _TV_MACS),
-        _vgg_variant(
+        _entry("vgg11", "A", "VGG-11", 132_863_336, "torchvision vgg11; paper Table 2: 133M", 7_610_000_000, _TV_MACS),
+        _entry(
             "vgg11_lrn", "A-LRN", "VGG-11 with LRN", 132_863_336, "same as A (LRN has no parameters); paper: 133M",
             7_610_000_000, _TV_MACS + " for A (LRN has no multiply-adds by our convention)",
         ),
-        _vgg_variant("vgg13", "B", "VGG-13", 133_047_848, "torchvision vgg13; paper Table 2: 133M", 11_310_000_000, _TV_MACS),
-        _vgg_variant(
+        _entry("vgg13", "B", "VGG-13", 133_047_848, "torchvision vgg13; paper Table 2: 133M", 11_310_000_000, _TV_MACS),
+        _entry(
             "vgg16_c", "C", "VGG-16 with 1x1 convolutions", 133_638_952,
             "hand count of Table 1 column C; paper Table 2: 134M",
         ),
-        _vgg_variant(
+        _entry(
             "vgg16", "D", "VGG-16", 138_357_544, "torchvision vgg16 and keras.applications.VGG16; paper: 138M",
             15_470_000_000, _TV_MACS,
         ),
-        _vgg_variant(
+        _entry(
             "vgg19", "E", "VGG-19", 143_667_240, "torchvision vgg19 and keras.applications.VGG19; paper: 144M",
             19_630_000_000, _TV_MACS,
         ),
