@@ -5,9 +5,10 @@ subclasses, so every convolution, norm and activation stays a top-level layer
 of the model: per-layer summaries, MAC counting and weight names stay
 transparent, and files saved from ``keras.applications`` load by layer order.
 
-Also here: the start and the end every builder shares (:func:`prepare`,
-:func:`model_input`, :func:`classifier_head`, :func:`finalize_model`) and the
-shared argument text of every builder's docstring (:data:`COMMON_ARGS`).
+Also here: the start and the end every builder shares ([prepare][kerasnets.blocks.prepare],
+[model_input][kerasnets.blocks.model_input], [classifier_head][kerasnets.blocks.classifier_head],
+[finalize_model][kerasnets.blocks.finalize_model]). The builders' signature and shared argument
+text live in ``kerasnets.models._variants``; the checks in [kerasnets.checks][].
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from typing import Any
 import keras
 from keras import layers
 
-from kerasnets import _validation as V
+from kerasnets import checks as V
 from kerasnets.layers import CReLU, Maxout
 
 __all__ = [
-    "COMMON_ARGS",
     "BuildArgs",
     "prepare",
     "model_input",
@@ -30,36 +30,10 @@ __all__ = [
     "activation_channels",
     "conv_bn_act",
     "classifier_head",
+    "fc_head",
     "finalize_model",
-    "document",
+    "global_pool",
 ]
-
-COMMON_ARGS = """include_top: whether to include the classifier head (the paper's last layers).
-        weights: None (random initialisation) or the path of a ``.weights.h5`` file saved
-            from this architecture (or from the matching ``keras.applications`` model where
-            the docstring says so). No pretrained download exists: ``"imagenet"`` is an error.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional ``(height, width, channels)``; defaults to the paper's size.
-        pooling: with ``include_top=False``: None (the last feature map), ``"avg"`` or ``"max"``
-            (global pooling to a vector).
-        classes: number of classes of the classifier head.
-        classifier_activation: activation of the head (``"softmax"``, or None for logits).
-        activation: the network's nonlinearity: ``"relu"`` (default), ``"leaky_relu"``,
-            ``"prelu"``, ``"elu"``, ``"selu"``, ``"gelu"``, ``"swish"``/``"silu"``, ``"mish"``,
-            ``"crelu"`` (doubles channels), ``"maxout"`` (halves them; ``("maxout", {"pieces": k})``),
-            ``"tanh"``, ``"sigmoid"``; a ``(name, options)`` pair passes options to the layer.
-        name: the model's name."""
-
-
-def document(fn):
-    """Render :data:`COMMON_ARGS` into the ``{common_args}`` slot of ``fn``'s docstring.
-
-    Applied once at definition time (not patched later), so help() and the docs agree.
-    """
-    if fn.__doc__ and "{common_args}" in fn.__doc__:
-        fn.__doc__ = fn.__doc__.replace("{common_args}", COMMON_ARGS)
-    return fn
-
 
 @dataclasses.dataclass(frozen=True)
 class BuildArgs:
@@ -77,56 +51,44 @@ class BuildArgs:
 
 
 def prepare(
-    model_name: str,
+    spec: Any,
+    common: dict,
     *,
-    include_top: bool,
-    weights: Any,
-    input_tensor: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: Any,
-    classifier_activation: Any,
-    activation: Any = "relu",
-    name: str | None = None,
     fixed_size: bool | None = None,
     min_size: int | None = None,
     default_size: int | None = None,
 ) -> BuildArgs:
-    """Check every common builder argument against the registry spec of ``model_name``.
+    """Check every common builder argument against the variant's registry record.
 
-    Runs before any layer is created. ``fixed_size`` overrides the spec's (for
-    options, such as a fully-convolutional head, that lift the size constraint);
-    ``min_size``/``default_size`` override the spec's for options that change them.
+    Runs before any layer is created.
+
+    Args:
+        spec: the variant's [ModelSpec][kerasnets.ModelSpec] (its sizes and channels).
+        common: the common arguments (``include_top``, ``weights``, ``input_tensor``,
+            ``input_shape``, ``pooling``, ``classes``, ``classifier_activation``,
+            ``activation``, ``name``), as ``kerasnets.models._variants`` passes them.
+        fixed_size: overrides the spec's, for options (such as a fully-convolutional head)
+            that lift the size constraint.
+        min_size: overrides the spec's, for options that change it.
+        default_size: overrides the spec's, for options that change it.
+
+    Returns:
+        The checked [BuildArgs][kerasnets.blocks.BuildArgs].
     """
-    from kerasnets._registry import get_spec
-
-    spec = get_spec(model_name)
     V.check_channels_last()
-    V.check_bool("include_top", include_top)
-    weights = V.check_weights(weights)
-    V.check_pooling(pooling)
-    classes = V.check_classes(classes)
-    V.check_activation(activation)
-    if classifier_activation is not None and not isinstance(classifier_activation, str) and not callable(
-        classifier_activation
-    ):
-        raise TypeError(
-            "`classifier_activation` must be None, an activation name or a callable. "
-            f"Received: classifier_activation={classifier_activation!r}"
-        )
-    if isinstance(classifier_activation, str):
-        try:
-            keras.activations.get(classifier_activation)
-        except ValueError:
-            raise ValueError(
-                "`classifier_activation` must be None or a Keras activation name such as 'softmax'. "
-                f"Received: classifier_activation={classifier_activation!r}"
-            ) from None
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"`name` must be a string. Received: name={name!r}")
+    include_top = V.check_bool("include_top", common["include_top"])
+    weights = V.check_weights(common["weights"])
+    pooling = V.check_pooling(common["pooling"])
+    classes = V.check_classes(common["classes"])
+    activation = V.check_activation(common["activation"])
+    classifier_activation = V.check_classifier_activation(common["classifier_activation"])
+    name = V.check_name(common["name"])
+    V.check_head_arguments(
+        include_top=include_top, pooling=pooling, classes=classes, default_classes=spec.default_classes, model_name=spec.name
+    )
     shape = V.check_input_shape(
-        input_shape,
-        input_tensor=input_tensor,
+        common["input_shape"],
+        input_tensor=common["input_tensor"],
         default_size=spec.default_size if default_size is None else default_size,
         min_size=spec.min_size if min_size is None else min_size,
         channels=spec.channels,
@@ -137,7 +99,7 @@ def prepare(
     return BuildArgs(
         include_top=include_top,
         weights=weights,
-        input_tensor=input_tensor,
+        input_tensor=common["input_tensor"],
         input_shape=shape,
         pooling=pooling,
         classes=classes,
@@ -177,7 +139,7 @@ def apply_activation(x, activation: Any, name: str):
 
     Args:
         x: input tensor.
-        activation: a name (see :data:`kerasnets._validation.ACTIVATIONS`) or a
+        activation: a name (see [ACTIVATIONS][kerasnets.checks.ACTIVATIONS]) or a
             ``(name, options)`` pair, e.g. ``("leaky_relu", {"negative_slope": 0.1})``,
             ``("maxout", {"pieces": 3})``.
         name: the layer name.
@@ -262,6 +224,20 @@ def classifier_head(x, args: BuildArgs, *, dropout: float = 0.0, pool_name: str 
             x = layers.Dropout(dropout, name="dropout")(x)
         return layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
     return global_pool(x, args.pooling)
+
+
+def fc_head(x, args: BuildArgs, *, dropout: float, widths=(4096, 4096), first: int = 6):
+    """The fully-connected head of AlexNet and VGG: Flatten, then per hidden layer Dense, activation
+    and dropout (``fc6``, ``fc6_act``, ``drop6``, ``fc7`` ...), then Dense ``predictions``.
+
+    Dropout zeroes the outputs of the hidden neurons (AlexNet sec. 4.2, Caffe's order).
+    """
+    x = layers.Flatten(name="flatten")(x)
+    for i, width in enumerate(widths, start=first):
+        x = layers.Dense(width, name=f"fc{i}")(x)
+        x = apply_activation(x, args.activation, f"fc{i}_act")
+        x = layers.Dropout(dropout, name=f"drop{i}")(x)
+    return layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
 
 
 def global_pool(x, pooling: str | None):

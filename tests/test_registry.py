@@ -39,3 +39,100 @@ def test_feature_extractor_returns_listed_stages():
     assert [f.stride for f in m.feature_info] == [2, 4, 8, 16, 32]
     with pytest.raises(ValueError, match=r"out_indices.*Received: out_indices=\[7\]"):
         kerasnets.feature_extractor("vgg11", out_indices=[7])
+
+
+def test_unknown_family_is_an_error_listing_the_families():
+    with pytest.raises(ValueError, match=r"`family` must be one of alexnet, densenet, .*vgg. Received: family='nope'"):
+        kerasnets.list_models(family="nope")
+
+
+def test_every_family_attribute_is_a_module():
+    import types
+
+    import kerasnets.models
+
+    for module in kerasnets.models.FAMILY_MODULES:
+        name = module.__name__.rsplit(".", 1)[1]
+        assert isinstance(getattr(kerasnets.models, name), types.ModuleType), name
+    import kerasnets.models.googlenet as g
+
+    assert isinstance(g, types.ModuleType)
+    assert {spec.family for spec in map(kerasnets.get_spec, kerasnets.list_models())} == set(kerasnets.list_families())
+
+
+def test_all_equals_the_public_names():
+    import kerasnets._registry
+
+    public = set(kerasnets.list_models()) | {
+        "FeatureInfo", "ModelSpec", "get_model", "get_spec", "list_families", "list_models",
+        "load_weights", "summary", "feature_extractor",
+    }
+    import importlib.util
+
+    if importlib.util.find_spec("kerasnets.preprocessing") is not None:
+        public.add("preprocess_input")
+    assert set(kerasnets.__all__) == public
+    assert len(kerasnets.__all__) == len(set(kerasnets.__all__))
+    for name in kerasnets.__all__:
+        assert getattr(kerasnets, name) is not None, name
+    assert set(kerasnets.__all__) <= set(dir(kerasnets))
+    namespace = {}
+    exec("from kerasnets import *", namespace)
+    assert set(kerasnets.__all__) <= set(namespace)
+    assert kerasnets.FeatureInfo is kerasnets._registry.FeatureInfo
+
+
+def test_family_tables_do_not_leak_to_the_top_level():
+    import warnings
+
+    assert "CONFIGS" not in kerasnets.__all__ and "CONFIGS" not in dir(kerasnets)
+    with pytest.warns(DeprecationWarning, match=r"kerasnets.compile_googlenet is deprecated.*kerasnets.training.inception"):
+        fn = kerasnets.compile_googlenet
+    from kerasnets.training.inception import compile_googlenet
+
+    assert fn is compile_googlenet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kerasnets.vgg16  # noqa: B018 - a public name warns nothing
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        kerasnets.nope  # noqa: B018
+
+
+def test_registry_module_imports_nothing_from_kerasnets():
+    import ast
+    import pathlib
+
+    import kerasnets._registry
+
+    tree = ast.parse(pathlib.Path(kerasnets._registry.__file__).read_text())
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if m and m.startswith("kerasnets")], imported
+
+
+@pytest.mark.parametrize("module", ["kerasnets", "kerasnets._registry", "kerasnets._autoregister"])
+def test_import_is_light(module):
+    """``import kerasnets`` (the CLIs' first line) imports neither Keras nor TensorFlow."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys, {module}, kerasnets; "
+        "heavy = sorted(m for m in ('keras', 'tensorflow', 'jax', 'numpy') if m in sys.modules); "
+        "print(heavy); dir(kerasnets); assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_keras_classes_are_registered_once_keras_is_imported():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kerasnets; assert 'kerasnets.layers' not in sys.modules; import keras; "
+        "assert keras.saving.get_registered_object('kerasnets>LocalResponseNormalization') is not None"
+    )
+    env = {**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]

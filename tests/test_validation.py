@@ -42,14 +42,6 @@ def test_input_too_small_names_minimum():
         kerasnets.alexnet(include_top=False, input_shape=(40, 40, 3))
 
 
-def test_fixed_head_needs_default_size():
-    with pytest.raises(ValueError, match=r"include_top=True.*needs input_shape \(224, 224, 3\)"):
-        kerasnets.vgg11(input_shape=(160, 160, 3))
-    # the dense-evaluation form lifts the constraint
-    model = kerasnets.vgg11(fully_convolutional=True, input_shape=(256, 256, 3), classes=5)
-    assert model.output.shape == (None, 5)
-
-
 def test_input_shape_rank_and_channels():
     with pytest.raises(ValueError, match=r"\(height, width, channels\)"):
         kerasnets.lenet5(input_shape=(32, 32))
@@ -57,13 +49,48 @@ def test_input_shape_rank_and_channels():
         kerasnets.lenet5(input_shape=(32, 32, 0))
 
 
-def test_bad_family_options():
-    with pytest.raises(ValueError, match=r"`towers` must be one of 1, 2. Received: towers=3"):
-        kerasnets.alexnet(towers=3)
-    with pytest.raises(ValueError, match=r"`form` must be one of 'classic', 'modern'"):
-        kerasnets.lenet5(form="fancy")
+def test_include_top_must_be_a_bool():
     with pytest.raises(TypeError, match=r"`include_top` must be True or False. Received: include_top='yes'"):
         kerasnets.lenet5(include_top="yes")
+
+
+def test_input_shape_must_hold_integers():
+    with pytest.raises(ValueError, match=r"must hold integers.*Received: input_shape=\(28.7, 28, 1\)"):
+        kerasnets.lenet5(input_shape=(28.7, 28, 1))
+    import numpy as np
+
+    assert kerasnets.lenet5(input_shape=(np.int64(32), 32, 1)).input.shape == (None, 32, 32, 1)
+
+
+def test_input_tensor_must_agree_with_input_shape():
+    tensor = keras.Input(shape=(32, 32, 3))
+    with pytest.raises(ValueError, match=r"must agree.*\(32, 32, 3\).*Received: input_shape=\(40, 40, 3\)"):
+        kerasnets.nin_cifar(input_tensor=tensor, input_shape=(40, 40, 3))
+    assert kerasnets.nin_cifar(input_tensor=tensor).inputs[0].shape == (None, 32, 32, 3)
+
+
+def test_activation_options_must_be_known():
+    with pytest.raises(ValueError, match=r"'maxout' takes the options pieces; unknown: k"):
+        kerasnets.nin_cifar(activation=("maxout", {"k": 3}))
+    assert kerasnets.nin_cifar(activation=("leaky_relu", {"negative_slope": 0.2})).get_layer(
+        "block1_conv_act"
+    ).negative_slope == pytest.approx(0.2)
+
+
+def test_numbers_must_be_finite():
+    from kerasnets.checks import check_positive_number
+
+    for bad in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(ValueError, match=r"must be a finite number > 0. Received: lr="):
+            check_positive_number("lr", bad)
+    assert check_positive_number("lr", 0.1) == 0.1
+
+
+def test_validation_shim_reexports_the_checks():
+    from kerasnets import _validation, checks
+
+    assert set(_validation.__all__) == set(checks.__all__)
+    assert all(getattr(_validation, n) is getattr(checks, n) for n in checks.__all__)
 
 
 def test_bad_activation():
@@ -83,12 +110,3 @@ def test_channels_first_refused():
             kerasnets.lenet5()
     finally:
         keras.config.set_image_data_format("channels_last")
-
-
-def test_lenet_mnist_path_pads_28_to_32():
-    model = kerasnets.lenet5(input_shape=(28, 28, 1))
-    assert model.get_layer("pad").output.shape == (None, 32, 32, 1)
-    assert model.get_layer("c1").output.shape == (None, 28, 28, 6)
-    assert model.count_params() == 61_706
-    with pytest.raises(ValueError, match=r"at least 28"):
-        kerasnets.lenet5(input_shape=(24, 24, 1))

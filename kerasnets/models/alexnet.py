@@ -20,89 +20,24 @@ Parameters (classes=1000): 60,965,224 with two towers, 62,378,344 with one tower
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_bool, check_choice
-from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
+from kerasnets._registry import FeatureInfo
+from kerasnets.blocks import apply_activation, fc_head, finalize_model, global_pool, model_input, prepare
+from kerasnets.checks import check_bool, check_choice, check_fraction
 from kerasnets.layers import LocalResponseNormalization
+from kerasnets.models._variants import Option, define_variants, variant
 
 __all__ = ["alexnet"]
 
 
-@register_model(
-    family="alexnet",
-    paper="Krizhevsky et al. 2012, ImageNet classification with deep convolutional neural networks",
-    default_size=224,
-    min_size=63,
-    fixed_size=True,
-    ref_params=60_965_224,
-    ref_params_source="hand count of the paper's two-tower layer table (paper: '60 million')",
-    ref_macs=724_406_816,
-    ref_macs_source="hand count of the two-tower layer table (the widely quoted 0.72 GMACs); the project "
-    "card's per-layer table is checked row by row by `kerasnets summary alexnet --check`",
-    features=(
-        FeatureInfo("pool1", 96, 8),
-        FeatureInfo("pool2", 256, 16),
-        FeatureInfo("pool5", 256, 32),
-    ),
-)
-@document
-def alexnet(
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    towers=2,
-    padded=True,
-    lrn=True,
-    dropout=0.5,
-    activation="relu",
-    name="alexnet",
-):
-    """AlexNet (Krizhevsky et al. 2012), two-tower (default) or one-tower.
-
-    Parameter count at the defaults: 60,965,224 (hand count of the paper's table; the
-    paper says "60 million"); ``towers=1``: 62,378,344.
-
-    Args:
-        {common_args}
-        towers: 2 (the paper's two-GPU grouping of conv2/conv4/conv5) or 1.
-        padded: True for 224x224 inputs padded by 2 before conv1, False for 227x227 unpadded.
-        lrn: apply local response normalisation after conv1 and conv2 (the paper's k=2,
-            n=5, alpha=1e-4, beta=0.75).
-        dropout: dropout rate after fc6 and fc7 (the paper's 0.5).
-
-    Returns:
-        A ``keras.Model`` with layers ``conv1, lrn1, pool1, conv2, ..., fc6, fc7, predictions``.
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.alexnet(towers=1).count_params()
-        62378344
-    """
+def _build(spec, config, common: dict, *, towers, padded, lrn, dropout):
+    """Build AlexNet (the family's one builder)."""
     check_choice("towers", towers, (1, 2))
     check_bool("padded", padded)
     check_bool("lrn", lrn)
-    args = prepare(
-        "alexnet",
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        activation=activation,
-        name=name,
-        default_size=224 if padded else 227,
-        min_size=63 if padded else 67,
-    )
+    dropout = check_fraction("dropout", dropout)
+    args = prepare(spec, common, default_size=224 if padded else 227, min_size=63 if padded else 67)
     act = args.activation
     img = model_input(args)
     x = img
@@ -125,16 +60,48 @@ def alexnet(
     x = layers.Conv2D(256, 3, padding="same", groups=towers, name="conv5")(x)
     x = apply_activation(x, act, "conv5_act")
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
-    if args.include_top:
-        # Dropout zeroes the outputs of the fc6 and fc7 neurons (paper sec. 4.2, Caffe's order).
-        x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(4096, name="fc6")(x)
-        x = apply_activation(x, act, "fc6_act")
-        x = layers.Dropout(dropout, name="drop6")(x)
-        x = layers.Dense(4096, name="fc7")(x)
-        x = apply_activation(x, act, "fc7_act")
-        x = layers.Dropout(dropout, name="drop7")(x)
-        x = layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
-    else:
-        x = global_pool(x, args.pooling)
+    x = fc_head(x, args, dropout=dropout) if args.include_top else global_pool(x, args.pooling)
     return finalize_model(img, x, args)
+
+
+(alexnet,) = define_variants(
+    "alexnet",
+    _build,
+    (
+        variant(
+            "alexnet",
+            doc="""AlexNet (Krizhevsky et al. 2012), two-tower (default) or one-tower.
+
+            The parameter count is that of the default two towers (the paper says "60 million");
+            ``towers=1``: 62,378,344.
+            """,
+            example="""
+            >>> kerasnets.alexnet(towers=1).count_params()
+            62378344
+            """,
+            paper="Krizhevsky et al. 2012, ImageNet classification with deep convolutional neural networks",
+            default_size=224,
+            min_size=63,
+            fixed_size=True,
+            ref_params=60_965_224,
+            ref_params_source="hand count of the paper's two-tower layer table (paper: '60 million')",
+            ref_macs=724_406_816,
+            ref_macs_source="hand count of the two-tower layer table (the widely quoted 0.72 GMACs); the project "
+            "card's per-layer table is checked row by row by `kerasnets summary alexnet --check`",
+            features=(FeatureInfo("pool1", 96, 8), FeatureInfo("pool2", 256, 16), FeatureInfo("pool5", 256, 32)),
+            preprocessing="caffe",
+        ),
+    ),
+    options=(
+        Option("towers", 2, "2 (the paper's two-GPU grouping of conv2/conv4/conv5) or 1."),
+        Option("padded", True, "True for 224x224 inputs padded by 2 before conv1, False for 227x227 unpadded."),
+        Option(
+            "lrn",
+            True,
+            "apply local response normalisation after conv1 and conv2 (the paper's k=2, n=5, "
+            "alpha=1e-4, beta=0.75).",
+        ),
+        Option("dropout", 0.5, "dropout rate after fc6 and fc7 (the paper's 0.5)."),
+    ),
+    returns="A ``keras.Model`` with layers ``conv1, lrn1, pool1, conv2, ..., fc6, fc7, predictions``.",
+)

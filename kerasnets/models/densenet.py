@@ -1,7 +1,7 @@
 """DenseNet (Huang, Liu, van der Maaten & Weinberger 2016, "Densely connected convolutional
 networks"): DenseNet-BC 121/169/201/264 (growth rate k=32), 161 (k=48) and the CIFAR
-DenseNet-BC (L=100, k=12), all built by ONE generic builder, :func:`_densenet`, from
-:data:`CONFIGS`.
+DenseNet-BC (L=100, k=12), all built by ONE generic builder, ``_build``, from
+``CONFIGS``.
 
 Structure (names follow ``keras.applications``):
 
@@ -32,9 +32,10 @@ import dataclasses
 
 from keras import layers
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_bool, check_fraction
-from kerasnets.blocks import apply_activation, classifier_head, document, finalize_model, model_input, prepare
+from kerasnets._registry import FeatureInfo
+from kerasnets.blocks import apply_activation, classifier_head, finalize_model, model_input, prepare
+from kerasnets.checks import check_bool, check_fraction
+from kerasnets.models._variants import CIFAR_SIZES, IMAGENET_SIZES, Option, define_variants, variant
 
 __all__ = [
     "DenseNetConfig",
@@ -131,11 +132,11 @@ def _transition(x, config, name, opts):
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
-def _densenet(config: DenseNetConfig, model_name: str, *, keras_compatible, dropout, **kwargs):
-    """Build any DenseNet of :data:`CONFIGS` (the family's one builder)."""
+def _build(spec, config: DenseNetConfig, common: dict, *, keras_compatible, dropout):
+    """Build any DenseNet of ``CONFIGS`` (the family's one builder)."""
     check_bool("keras_compatible", keras_compatible)
     dropout = check_fraction("dropout", dropout)
-    args = prepare(model_name, **kwargs)
+    args = prepare(spec, common)
     opts = _Options(
         activation=args.activation,
         bn_epsilon=1.001e-5 if keras_compatible else 1e-5,
@@ -164,32 +165,6 @@ def _densenet(config: DenseNetConfig, model_name: str, *, keras_compatible, drop
 
 _PAPER = "Huang, Liu, van der Maaten & Weinberger 2016, Densely connected convolutional networks"
 
-_DOC = """{title}
-
-    Growth rate k={k}, dense blocks of {blocks} layers, DenseNet-BC (1x1 bottleneck to 4k
-    maps, compression 0.5). Parameters (classes={classes}, trainable): {params:,}
-    ({params_source}). Multiply-accumulates at {size}x{size}: {macs:,} ({macs_source}).
-
-    Args:
-        {{common_args}}
-        keras_compatible: use keras.applications' BN epsilon 1.001e-5 (and momentum 0.99){keras_doc}.
-        dropout: dropout rate after each convolution of the dense layers and transitions
-            (the paper uses 0.2 on CIFAR without data augmentation; 0 by default).
-
-    Returns:
-        A ``keras.Model``; dense-block outputs ``conv{{s}}_block{{i}}_concat`` (see
-        ``get_spec(name).features``).
-
-    Raises:
-        ValueError: for a bad argument (the message names it and the allowed values).
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.{name}({example}).output.shape
-        {example_out}
-    """
-
-
 def _features(config: DenseNetConfig):
     out = []
     stride = 4 if config.stem == "imagenet" else 1
@@ -202,111 +177,93 @@ def _features(config: DenseNetConfig):
     return tuple(out)
 
 
-def _variant(name, *, title, params, params_source, macs, macs_source, keras_doc=""):
+_KERAS_APPLICATIONS = {"densenet121": "DenseNet121", "densenet169": "DenseNet169", "densenet201": "DenseNet201"}
+
+
+def _keras_doc(v):
+    text = "use keras.applications' BN epsilon 1.001e-5 (and momentum 0.99)"
+    if v.name in _KERAS_APPLICATIONS:
+        text += f"; then keras.applications.{_KERAS_APPLICATIONS[v.name]} weight files load and give its outputs"
+    return text + "."
+
+
+_OPTIONS = (
+    Option("keras_compatible", False, _keras_doc),
+    Option(
+        "dropout",
+        0.0,
+        "dropout rate after each convolution of the dense layers and transitions (the paper uses "
+        "0.2 on CIFAR without data augmentation; 0 by default).",
+    ),
+)
+
+
+def _entry(name, *, title, **spec):
+    """One variant record: the docstring's text and the registry fields."""
     config = CONFIGS[name]
-    cifar = config.stem == "cifar"
-    default_classes = 10 if cifar else 1000
-    size = 32 if cifar else 224
+    return variant(
+        name,
+        config,
+        doc=f"""{title}
 
-    def builder(
-        *,
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=default_classes,
-        classifier_activation="softmax",
-        activation="relu",
-        keras_compatible=False,
-        dropout=0.0,
-        name=name,
-    ):
-        return _densenet(
-            CONFIGS[builder.__name__],
-            builder.__name__,
-            keras_compatible=keras_compatible,
-            dropout=dropout,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            activation=activation,
-            name=name,
-        )
-
-    if cifar:
-        example, example_out = "", f"(None, {default_classes})"
-    else:
-        example = "include_top=False, input_shape=(64, 64, 3)"
-        example_out = f"(None, 2, 2, {config.stage_channels()[-1]})"
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = _DOC.format(
-        title=title,
-        k=config.growth_rate,
-        blocks=config.block_layers,
-        classes=default_classes,
-        params=params,
-        params_source=params_source,
-        size=size,
-        macs=macs,
-        macs_source=macs_source,
-        keras_doc=keras_doc,
-        name=name,
-        example=example,
-        example_out=example_out,
-    )
-    builder = document(builder)
-    return register_model(
-        family="densenet",
-        paper=_PAPER,
-        default_size=size,
-        min_size=8 if cifar else 32,
-        ref_params=params,
-        ref_params_source=params_source,
-        ref_macs=macs,
-        ref_macs_source=macs_source,
+            Growth rate k={config.growth_rate}, dense blocks of {config.block_layers} layers, DenseNet-BC
+            (1x1 bottleneck to 4k maps, compression 0.5).
+        """,
         features=_features(config),
-        default_classes=default_classes,
-    )(builder)
+        preprocessing="torch",
+        **(CIFAR_SIZES if config.stem == "cifar" else IMAGENET_SIZES),
+        **spec,
+    )
 
 
 _TV = "torchvision {0} (num_params)"
 _TV_OPS = "torchvision {0}: {1} GFLOPS (multiply-adds; the paper only plots FLOPs, Fig. 3)"
 
-densenet121 = _variant(
-    "densenet121", title="DenseNet-121 (Huang et al. 2016, Table 1).",
-    params=7_978_856, params_source=_TV.format("densenet121"),
-    macs=2_834_000_000, macs_source=_TV_OPS.format("densenet121", "2.834"),
-    keras_doc="; then keras.applications.DenseNet121 weight files load and give its outputs",
-)
-densenet161 = _variant(
-    "densenet161", title="DenseNet-161 (Huang et al. 2016, Table 1; k=48).",
-    params=28_681_000, params_source=_TV.format("densenet161"),
-    macs=7_728_000_000, macs_source=_TV_OPS.format("densenet161", "7.728"),
-)
-densenet169 = _variant(
-    "densenet169", title="DenseNet-169 (Huang et al. 2016, Table 1).",
-    params=14_149_480, params_source=_TV.format("densenet169"),
-    macs=3_360_000_000, macs_source=_TV_OPS.format("densenet169", "3.36"),
-    keras_doc="; then keras.applications.DenseNet169 weight files load and give its outputs",
-)
-densenet201 = _variant(
-    "densenet201", title="DenseNet-201 (Huang et al. 2016, Table 1).",
-    params=20_013_928, params_source=_TV.format("densenet201"),
-    macs=4_291_000_000, macs_source=_TV_OPS.format("densenet201", "4.291"),
-    keras_doc="; then keras.applications.DenseNet201 weight files load and give its outputs",
-)
-densenet264 = _variant(
-    "densenet264", title="DenseNet-264 (Huang et al. 2016, Table 1).",
-    params=33_337_704, params_source="hand count of Table 1's DenseNet-264 (not in torchvision or keras.applications)",
-    macs=5_751_653_376, macs_source="analytic count of this layout (no published figure)",
-)
-densenet_bc_100 = _variant(
-    "densenet_bc_100", title="DenseNet-BC (L=100, k=12) for CIFAR (Huang et al. 2016, sec. 3 and Table 2).",
-    params=769_162, params_source="hand count with 10 classes; paper Table 2: 0.8M",
-    macs=287_929_692, macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+(
+    densenet121,
+    densenet161,
+    densenet169,
+    densenet201,
+    densenet264,
+    densenet_bc_100,
+) = define_variants(
+    "densenet",
+    _build,
+    (
+        _entry(
+            "densenet121", title="DenseNet-121 (Huang et al. 2016, Table 1).",
+            ref_params=7_978_856, ref_params_source=_TV.format("densenet121"),
+            ref_macs=2_834_000_000, ref_macs_source=_TV_OPS.format("densenet121", "2.834"),
+        ),
+        _entry(
+            "densenet161", title="DenseNet-161 (Huang et al. 2016, Table 1; k=48).",
+            ref_params=28_681_000, ref_params_source=_TV.format("densenet161"),
+            ref_macs=7_728_000_000, ref_macs_source=_TV_OPS.format("densenet161", "7.728"),
+        ),
+        _entry(
+            "densenet169", title="DenseNet-169 (Huang et al. 2016, Table 1).",
+            ref_params=14_149_480, ref_params_source=_TV.format("densenet169"),
+            ref_macs=3_360_000_000, ref_macs_source=_TV_OPS.format("densenet169", "3.36"),
+        ),
+        _entry(
+            "densenet201", title="DenseNet-201 (Huang et al. 2016, Table 1).",
+            ref_params=20_013_928, ref_params_source=_TV.format("densenet201"),
+            ref_macs=4_291_000_000, ref_macs_source=_TV_OPS.format("densenet201", "4.291"),
+        ),
+        _entry(
+            "densenet264", title="DenseNet-264 (Huang et al. 2016, Table 1).",
+            ref_params=33_337_704, ref_params_source="hand count of Table 1's DenseNet-264 (not in torchvision or keras.applications)",
+            ref_macs=5_751_653_376, ref_macs_source="analytic count of this layout (no published figure)",
+        ),
+        _entry(
+            "densenet_bc_100", title="DenseNet-BC (L=100, k=12) for CIFAR (Huang et al. 2016, sec. 3 and Table 2).",
+            ref_params=769_162, ref_params_source="hand count with 10 classes; paper Table 2: 0.8M",
+            ref_macs=287_929_692, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+        ),
+    ),
+    options=_OPTIONS,
+    returns=(
+        "A ``keras.Model``; dense-block outputs ``conv{s}_block{i}_concat`` (see ``get_spec(name).features``)."
+    ),
+    defaults=dict(paper=_PAPER),
 )

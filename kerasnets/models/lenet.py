@@ -27,94 +27,26 @@ from __future__ import annotations
 
 from keras import layers
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_bool, check_choice, check_fraction, check_input_shape, check_positive_int
-from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
+from kerasnets._registry import FeatureInfo
+from kerasnets.blocks import apply_activation, finalize_model, global_pool, model_input, prepare
+from kerasnets.checks import check_bool, check_choice, check_fraction, check_input_shape, check_int_tuple, check_positive_int
+from kerasnets.models._variants import Option, define_variants, variant
 
 __all__ = ["lenet5"]
 
 _FORMS = {"classic": ("tanh", layers.AveragePooling2D), "modern": ("relu", layers.MaxPooling2D)}
 
 
-@register_model(
-    family="lenet",
-    paper="LeCun et al. 1998, Gradient-based learning applied to document recognition",
-    default_size=32,
-    min_size=28,
-    channels=1,
-    fixed_size=True,
-    ref_params=61_706,
-    ref_params_source="hand count of the 1998 layout with full C3 connectivity and a dense output layer",
-    ref_macs=416_520,
-    ref_macs_source="hand count: C1 117,600 + C3 240,000 + C5 48,000 + F6 10,080 + output 840",
-    features=(FeatureInfo("s2", 6, 2), FeatureInfo("s4", 16, 4), FeatureInfo("c5_act", 120, 32)),
-    default_classes=10,
-)
-@document
-def lenet5(
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    form="classic",
-    activation=None,
-    filters=(6, 16, 120),
-    units=84,
-    batch_norm=False,
-    dropout=0.0,
-    name="lenet5",
-):
-    """LeNet-5 (LeCun et al. 1998).
-
-    Inputs of 28x28 to 31x31 (MNIST's 28x28 digits) are zero-padded to 32x32, as the
-    paper placed its 28x28 digits in a 32x32 field. Parameter count (classes=10):
-    61,706, the hand count of this layout (see the module docstring for the two
-    deviations from the paper's C3 table and RBF output).
-
-    Args:
-        {common_args}
-        form: ``"classic"`` (tanh, average pooling) or ``"modern"`` (ReLU, max pooling).
-            ``activation`` overrides the form's nonlinearity.
-        filters: output maps of C1, C3 and C5 (the paper: 6, 16, 120).
-        units: units of F6 (the paper: 84).
-        batch_norm: batch normalisation after C1, C3, C5 and F6, before the nonlinearity
-            (not in the paper; convolutions and F6 then have no bias).
-        dropout: dropout rate on F6's input and output (0: none, the paper).
-
-    Returns:
-        A ``keras.Model`` with layers ``c1, s2, c3, s4, c5, f6, predictions``.
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.lenet5(input_shape=(28, 28, 1)).count_params()
-        61706
-    """
+def _build(spec, config, common: dict, *, form, filters, units, batch_norm, dropout):
+    """Build LeNet-5 (the family's one builder)."""
     check_choice("form", form, tuple(_FORMS))
-    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") or len(filters) != 3:
-        raise ValueError(f"`filters` must be three integers (C1, C3, C5). Received: filters={filters!r}")
-    filters = tuple(check_positive_int(f"filters[{i}]", f) for i, f in enumerate(filters))
+    filters = check_int_tuple("filters", filters, 3, what="C1, C3, C5")
     units = check_positive_int("units", units)
     check_bool("batch_norm", batch_norm)
     dropout = check_fraction("dropout", dropout)
     default_act, pool_cls = _FORMS[form]
-    activation = default_act if activation is None else activation
-    args = prepare(
-        "lenet5",
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        activation=activation,
-        name=name,
-        fixed_size=False,
-    )
+    activation = default_act if common["activation"] is None else common["activation"]
+    args = prepare(spec, {**common, "activation": activation}, fixed_size=False)
     height, width, channels = args.input_shape
     # 28..31-pixel inputs are zero-padded to the paper's 32x32 field.
     pad_h = 0 if height is None else max(0, 32 - height)
@@ -155,3 +87,61 @@ def lenet5(
     else:
         x = global_pool(x, args.pooling)
     return finalize_model(img, x, args)
+
+
+(lenet5,) = define_variants(
+    "lenet",
+    _build,
+    (
+        variant(
+            "lenet5",
+            doc="""LeNet-5 (LeCun et al. 1998).
+
+            Inputs of 28x28 to 31x31 (MNIST's 28x28 digits) are zero-padded to 32x32, as the
+            paper placed its 28x28 digits in a 32x32 field. The parameter count is the hand
+            count of this layout (see the module docstring for the two deviations from the
+            paper's C3 table and RBF output).
+            """,
+            example="""
+            >>> kerasnets.lenet5(input_shape=(28, 28, 1)).count_params()
+            61706
+            """,
+            paper="LeCun et al. 1998, Gradient-based learning applied to document recognition",
+            default_size=32,
+            min_size=28,
+            channels=1,
+            fixed_size=True,
+            ref_params=61_706,
+            ref_params_source="hand count of the 1998 layout with full C3 connectivity and a dense output layer",
+            ref_macs=416_520,
+            ref_macs_source="hand count: C1 117,600 + C3 240,000 + C5 48,000 + F6 10,080 + output 840",
+            features=(FeatureInfo("s2", 6, 2), FeatureInfo("s4", 16, 4), FeatureInfo("c5_act", 120, 32)),
+            default_classes=10,
+            preprocessing="tf",
+        ),
+    ),
+    options=(
+        Option(
+            "activation",
+            None,
+            'the nonlinearity; None means the form\'s (``"tanh"`` or ``"relu"``). Any name accepted by the '
+            'other builders (``"relu"``, ``"leaky_relu"``, ..., or a ``(name, options)`` pair).',
+        ),
+        Option(
+            "form",
+            "classic",
+            '``"classic"`` (tanh, average pooling) or ``"modern"`` (ReLU, max pooling). ``activation`` '
+            "overrides the form's nonlinearity.",
+        ),
+        Option("filters", (6, 16, 120), "output maps of C1, C3 and C5 (the paper: 6, 16, 120)."),
+        Option("units", 84, "units of F6 (the paper: 84)."),
+        Option(
+            "batch_norm",
+            False,
+            "batch normalisation after C1, C3, C5 and F6, before the nonlinearity (not in the paper; "
+            "convolutions and F6 then have no bias).",
+        ),
+        Option("dropout", 0.0, "dropout rate on F6's input and output (0: none, the paper)."),
+    ),
+    returns="A ``keras.Model`` with layers ``c1, s2, c3, s4, c5, f6, predictions``.",
+)

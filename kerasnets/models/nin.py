@@ -22,8 +22,9 @@ import dataclasses
 
 from keras import layers
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets.blocks import activation_channels, apply_activation, document, finalize_model, global_pool, model_input, prepare
+from kerasnets._registry import FeatureInfo
+from kerasnets.blocks import activation_channels, apply_activation, finalize_model, global_pool, model_input, prepare
+from kerasnets.models._variants import define_variants, variant
 
 __all__ = ["nin", "nin_cifar", "NiNBlock", "CONFIGS"]
 
@@ -60,8 +61,10 @@ CONFIGS = {
 }
 
 
-def _nin(blocks, model_name, **kwargs):
-    args = prepare(model_name, **kwargs)
+def _build(spec, blocks, common: dict):
+    """Build any NiN of ``CONFIGS`` (the family's one builder)."""
+    model_name = spec.name
+    args = prepare(spec, common)
     img = model_input(args)
     x = img
     for b, block in enumerate(blocks, start=1):
@@ -97,108 +100,45 @@ def _nin(blocks, model_name, **kwargs):
     return finalize_model(img, x, args)
 
 
-_COMMON = dict(family="nin", paper="Lin, Chen & Yan 2013, Network in network")
+nin_cifar, nin = define_variants(
+    "nin",
+    _build,
+    (
+        variant(
+            "nin_cifar",
+            CONFIGS["nin_cifar"],
+            doc="""Network in Network for 32x32 images (three mlpconv blocks; Lin et al. 2013).
 
-
-@register_model(
-    default_size=32,
-    min_size=8,
-    ref_params=966_986,
-    ref_params_source="hand count of the authors' CIFAR-10 configuration (Lin et al. 2013)",
-    features=(FeatureInfo("pool1", 96, 2), FeatureInfo("pool2", 192, 4)),
-    default_classes=10,
-    **_COMMON,
+            The classifier is the last 1x1 convolution (``block3_mlp2``) plus global average pooling.
+            """,
+            example="""
+            >>> kerasnets.nin_cifar().count_params()
+            966986
+            """,
+            default_size=32,
+            min_size=8,
+            ref_params=966_986,
+            ref_params_source="hand count of the authors' CIFAR-10 configuration (Lin et al. 2013)",
+            features=(FeatureInfo("pool1", 96, 2), FeatureInfo("pool2", 192, 4)),
+            default_classes=10,
+            preprocessing="torch",
+        ),
+        variant(
+            "nin",
+            CONFIGS["nin"],
+            doc="Network in Network for 224x224 ImageNet images (four mlpconv blocks; Lin et al. 2013).",
+            example="""
+            >>> kerasnets.nin().output.shape
+            (None, 1000)
+            """,
+            default_size=224,
+            min_size=67,
+            ref_params=7_595_176,
+            ref_params_source="hand count of the authors' released ImageNet NiN model (4 mlpconv blocks)",
+            features=(FeatureInfo("pool1", 96, 8), FeatureInfo("pool2", 256, 16), FeatureInfo("pool3", 384, 32)),
+            preprocessing="caffe",
+        ),
+    ),
+    returns="A ``keras.Model``; without the top, the last 1x1 convolution (the class maps) is left out.",
+    defaults=dict(paper="Lin, Chen & Yan 2013, Network in network"),
 )
-@document
-def nin_cifar(
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    activation="relu",
-    name="nin_cifar",
-):
-    """Network in Network for 32x32 images (three mlpconv blocks; Lin et al. 2013).
-
-    Parameters (classes=10): 966,986 (hand count of the authors' CIFAR-10 configuration).
-    The classifier is the last 1x1 convolution (``block3_mlp2``) plus global average pooling.
-
-    Args:
-        {common_args}
-
-    Returns:
-        A ``keras.Model``.
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.nin_cifar().count_params()
-        966986
-    """
-    return _nin(
-        CONFIGS["nin_cifar"],
-        "nin_cifar",
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        activation=activation,
-        name=name,
-    )
-
-
-@register_model(
-    default_size=224,
-    min_size=67,
-    ref_params=7_595_176,
-    ref_params_source="hand count of the authors' released ImageNet NiN model (4 mlpconv blocks)",
-    features=(FeatureInfo("pool1", 96, 8), FeatureInfo("pool2", 256, 16), FeatureInfo("pool3", 384, 32)),
-    **_COMMON,
-)
-@document
-def nin(
-    *,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    activation="relu",
-    name="nin",
-):
-    """Network in Network for 224x224 ImageNet images (four mlpconv blocks; Lin et al. 2013).
-
-    Parameters (classes=1000): 7,595,176 (hand count of the authors' ImageNet model).
-
-    Args:
-        {common_args}
-
-    Returns:
-        A ``keras.Model``.
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.nin().output.shape
-        (None, 1000)
-    """
-    return _nin(
-        CONFIGS["nin"],
-        "nin",
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        input_shape=input_shape,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        activation=activation,
-        name=name,
-    )

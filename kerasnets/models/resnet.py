@@ -1,7 +1,7 @@
 """The residual family: ResNet v1 (He et al. 2015), plain networks, pre-activation ResNet v2
 (He et al. 2016), the CIFAR ResNets (6n+2 and the 1001-layer pre-activation network) and
-ResNeXt (Xie et al. 2016), all built by ONE generic builder, :func:`_resnet`, from the stage
-configurations in :data:`CONFIGS`.
+ResNeXt (Xie et al. 2016), all built by ONE generic builder, ``_build``, from the stage
+configurations in ``CONFIGS``.
 
 Structure (names follow ``keras.applications``, so ``model.summary()`` and feature taps match):
 
@@ -18,7 +18,7 @@ Structure (names follow ``keras.applications``, so ``model.summary()`` and featu
   cardinality for ResNeXt), 1x1 (4 x the stage's base width).
 
 Shortcuts (the paper's options, sec. 3.3): ``"A"`` identity, subsampled and zero-padded with
-extra channels (:class:`kerasnets.layers.ZeroPadChannels`, no parameters); ``"B"`` (default for
+extra channels ([ZeroPadChannels][kerasnets.layers.ZeroPadChannels], no parameters); ``"B"`` (default for
 ImageNet nets) a projection (1x1 convolution + BN) only where the shape changes; ``"C"`` a
 projection on every block. CIFAR 6n+2 nets default to ``"A"`` as in the paper's sec. 4.2.
 
@@ -55,10 +55,11 @@ import dataclasses
 
 from keras import layers
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_bool, check_choice
-from kerasnets.blocks import activation_channels, apply_activation, classifier_head, document, finalize_model, model_input, prepare
+from kerasnets._registry import FeatureInfo
+from kerasnets.blocks import activation_channels, apply_activation, classifier_head, finalize_model, model_input, prepare
+from kerasnets.checks import check_bool, check_choice, check_none_unless
 from kerasnets.layers import ZeroPadChannels
+from kerasnets.models._variants import CIFAR_SIZES, IMAGENET_SIZES, Option, define_variants, variant
 
 __all__ = [
     "ResNetConfig",
@@ -357,24 +358,21 @@ def _stage_blocks(config, stage, in_ch, opts):
     return blocks, in_ch
 
 
-def _resnet(config: ResNetConfig, model_name: str, *, shortcut, keras_compatible, downsample_in_3x3, **kwargs):
-    """Build any residual network of :data:`CONFIGS` (the family's one builder)."""
+def _build(spec, config: ResNetConfig, common: dict, *, shortcut, keras_compatible, downsample_in_3x3):
+    """Build any residual network of ``CONFIGS`` (the family's one builder)."""
     check_bool("keras_compatible", keras_compatible)
+    check_none_unless(
+        "shortcut", shortcut, config.residual, f"residual networks; {spec.name} is a plain network (no shortcuts)"
+    )
     if shortcut is not None:
-        if not config.residual:
-            raise ValueError(
-                f"`shortcut` applies to residual networks; {model_name} is a plain network (no "
-                f"shortcuts), so it must be None. Received: shortcut={shortcut!r}"
-            )
         check_choice("shortcut", shortcut, SHORTCUTS)
+    check_none_unless(
+        "downsample_in_3x3", downsample_in_3x3, config.block == "bottleneck",
+        f"bottleneck networks; {spec.name} uses basic blocks",
+    )
     if downsample_in_3x3 is not None:
         check_bool("downsample_in_3x3", downsample_in_3x3)
-        if config.block != "bottleneck":
-            raise ValueError(
-                f"`downsample_in_3x3` applies to bottleneck networks; {model_name} uses basic blocks, "
-                f"so it must be None. Received: downsample_in_3x3={downsample_in_3x3!r}"
-            )
-    args = prepare(model_name, **kwargs)
+    args = prepare(spec, common)
     opts = _Options(
         activation=args.activation,
         shortcut=shortcut or config.shortcut,
@@ -407,34 +405,6 @@ _PAPERS = {
     "resnext": "Xie, Girshick, Dollar, Tu & He 2016, Aggregated residual transformations for deep neural networks",
 }
 
-_DOC = """{title}
-
-    {description}
-
-    Parameters (classes={classes}, trainable): {params:,} ({params_source}).
-    Multiply-accumulates at {size}x{size}: {macs} ({macs_source}).
-
-    Args:
-        {{common_args}}
-        shortcut: {shortcut_doc}
-        keras_compatible: follow keras.applications (convolution biases, BN epsilon
-            1.001e-5, its stride placement and layer order){keras_doc}.
-        downsample_in_3x3: {downsample_doc}
-
-    Returns:
-        A ``keras.Model``; stage outputs ``conv2_block{{b}}_out`` ... (see ``get_spec(name).features``).
-
-    Raises:
-        ValueError: for a bad argument (the message names it and the allowed values).
-
-    Examples:
-        >>> import kerasnets
-        >>> model = kerasnets.{name}({example})
-        >>> model.output.shape
-        {example_out}
-    """
-
-
 def _features(config: ResNetConfig):
     out = []
     total = 4 if config.stem == "imagenet" else 1
@@ -447,165 +417,68 @@ def _features(config: ResNetConfig):
     return tuple(out)
 
 
-def _variant(name, *, title, description, paper, params, params_source, macs, macs_source, keras_doc=""):
+_KERAS_APPLICATIONS = {
+    "resnet50": "ResNet50",
+    "resnet101": "ResNet101",
+    "resnet152": "ResNet152",
+    "resnet50_v2": "ResNet50V2",
+    "resnet101_v2": "ResNet101V2",
+    "resnet152_v2": "ResNet152V2",
+}
+
+
+def _shortcut_doc(v):
+    if not v.config.residual:
+        return "must be None: a plain network has no shortcuts."
+    return (
+        '"A" (zero-padded identity), "B" (projection where the shape changes) or "C" (projections '
+        f'everywhere); None means "{v.config.shortcut}", this variant\'s paper setting.'
+    )
+
+
+def _keras_doc(v):
+    text = "follow keras.applications (convolution biases, BN epsilon 1.001e-5, its stride placement and layer order)"
+    if v.name in _KERAS_APPLICATIONS:
+        text += f"; then keras.applications.{_KERAS_APPLICATIONS[v.name]} weight files load and give its outputs"
+    return text + "."
+
+
+def _downsample_doc(v):
+    if v.config.block != "bottleneck":
+        return "must be None (basic blocks have no 1x1 convolution)."
+    where = "3x3" if v.config.downsample_in_3x3 else "first 1x1"
+    return (
+        "put a downsampling bottleneck's stride on the 3x3 convolution (True, torchvision's v1.5) or on "
+        f"the first 1x1 (False, the paper); None means this variant's {where}."
+    )
+
+
+_OPTIONS = (
+    Option("shortcut", None, _shortcut_doc),
+    Option("keras_compatible", False, _keras_doc),
+    Option("downsample_in_3x3", None, _downsample_doc),
+)
+
+
+def _entry(name, *, title, description, **spec):
+    """One variant record: the docstring's text and the registry fields."""
     config = CONFIGS[name]
     cifar = config.stem == "cifar"
-    default_classes = 10 if cifar else 1000
-    size = 32 if cifar else 224
-
-    def builder(
-        *,
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=default_classes,
-        classifier_activation="softmax",
-        activation="relu",
-        shortcut=None,
-        keras_compatible=False,
-        downsample_in_3x3=None,
-        name=name,
-    ):
-        return _resnet(
-            CONFIGS[builder.__name__],
-            builder.__name__,
-            shortcut=shortcut,
-            keras_compatible=keras_compatible,
-            downsample_in_3x3=downsample_in_3x3,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            activation=activation,
-            name=name,
-        )
-
-    if not config.residual:
-        shortcut_doc = "must be None: a plain network has no shortcuts."
-    else:
-        shortcut_doc = (
-            f'"A" (zero-padded identity), "B" (projection where the shape changes) or "C" '
-            f'(projections everywhere); None means "{config.shortcut}", this variant\'s paper setting.'
-        )
-    if config.block == "bottleneck":
-        where = "3x3" if config.downsample_in_3x3 else "first 1x1"
-        downsample_doc = (
-            "put a downsampling bottleneck's stride on the 3x3 convolution (True, torchvision's "
-            f"v1.5) or on the first 1x1 (False, the paper); None means this variant's {where}."
-        )
-    else:
-        downsample_doc = "must be None (basic blocks have no 1x1 convolution)."
-    last = config.out_width(len(config.depths) - 1)
-    if cifar:
-        example, example_out = "input_shape=(32, 32, 3)", f"(None, {default_classes})"
-    else:
-        example, example_out = "include_top=False, input_shape=(64, 64, 3)", f"(None, 2, 2, {last})"
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = _DOC.format(
-        title=title,
-        description=description,
-        classes=default_classes,
-        params=params,
-        params_source=params_source,
-        size=size,
-        macs=f"{macs:,}" if macs else "not published",
-        macs_source=macs_source,
-        shortcut_doc=shortcut_doc,
-        keras_doc=keras_doc,
-        downsample_doc=downsample_doc,
-        name=name,
-        example=example,
-        example_out=example_out,
-    )
-    builder = document(builder)
-    return register_model(
-        family="resnet",
-        paper=paper,
-        default_size=size,
-        min_size=8 if cifar else 32,
-        ref_params=params,
-        ref_params_source=params_source,
-        ref_macs=macs,
-        ref_macs_source=macs_source,
+    # keras.applications: caffe for v1, tf for v2; torchvision-style (ResNeXt) and CIFAR nets: torch.
+    preprocessing = "torch" if cifar or config.cardinality > 1 else ("tf" if config.preact else "caffe")
+    return variant(
+        name,
+        config,
+        doc=f"{title}\n\n{description}",
         features=_features(config),
-        default_classes=default_classes,
-    )(builder)
+        preprocessing=preprocessing,
+        **(CIFAR_SIZES if cifar else IMAGENET_SIZES),
+        **spec,
+    )
 
 
 _T1 = "He et al. 2015, Table 1 FLOPs column (multiply-adds)"
 _TV = "torchvision {0} (num_params)"
-
-resnet18 = _variant(
-    "resnet18", title="ResNet-18 (He et al. 2015): basic blocks, stages (2, 2, 2, 2).",
-    description="Post-activation basic blocks; projection shortcuts where the shape changes (option B).",
-    paper=_PAPERS["v1"], params=11_689_512, params_source=_TV.format("resnet18"),
-    macs=1_814_000_000, macs_source="torchvision resnet18: 1.814 GFLOPS (multiply-adds); " + _T1 + ": 1.8 x 10^9",
-)
-resnet34 = _variant(
-    "resnet34", title="ResNet-34 (He et al. 2015): basic blocks, stages (3, 4, 6, 3).",
-    description="Post-activation basic blocks; ``shortcut='A'`` gives the paper's parameter-free 34-layer A net.",
-    paper=_PAPERS["v1"], params=21_797_672, params_source=_TV.format("resnet34"),
-    macs=3_664_000_000, macs_source="torchvision resnet34: 3.664 GFLOPS (multiply-adds); " + _T1 + ": 3.6 x 10^9",
-)
-resnet50 = _variant(
-    "resnet50", title="ResNet-50 (He et al. 2015): bottleneck blocks, stages (3, 4, 6, 3).",
-    description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-    paper=_PAPERS["v1"], params=25_557_032, params_source=_TV.format("resnet50"),
-    macs=3_857_973_248, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 3.8 x 10^9",
-    keras_doc="; then keras.applications.ResNet50 weight files load and give its outputs",
-)
-resnet101 = _variant(
-    "resnet101", title="ResNet-101 (He et al. 2015): bottleneck blocks, stages (3, 4, 23, 3).",
-    description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-    paper=_PAPERS["v1"], params=44_549_160, params_source=_TV.format("resnet101"),
-    macs=7_570_194_432, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 7.6 x 10^9",
-    keras_doc="; then keras.applications.ResNet101 weight files load and give its outputs",
-)
-resnet152 = _variant(
-    "resnet152", title="ResNet-152 (He et al. 2015): bottleneck blocks, stages (3, 8, 36, 3).",
-    description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-    paper=_PAPERS["v1"], params=60_192_808, params_source=_TV.format("resnet152"),
-    macs=11_282_415_616, macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 11.3 x 10^9",
-    keras_doc="; then keras.applications.ResNet152 weight files load and give its outputs",
-)
-plain18 = _variant(
-    "plain18", title="Plain-18 (He et al. 2015, sec. 4.1): ResNet-18's stack without shortcuts.",
-    description="The degradation experiment's baseline: no shortcuts and no Add layers.",
-    paper=_PAPERS["v1"], params=11_515_688, params_source="hand count: resnet18 less its 3 projection shortcuts (173,824)",
-    macs=1_794_805_760, macs_source="analytic count; " + _T1 + ": 1.8 x 10^9 (plain and residual nets alike)",
-)
-plain34 = _variant(
-    "plain34", title="Plain-34 (He et al. 2015, Fig. 3 middle): ResNet-34's stack without shortcuts.",
-    description="The degradation experiment's baseline: no shortcuts and no Add layers.",
-    paper=_PAPERS["v1"], params=21_623_848, params_source="hand count: resnet34 less its 3 projection shortcuts (173,824)",
-    macs=3_644_493_824, macs_source="analytic count; " + _T1 + ": 3.6 x 10^9 (plain and residual nets alike)",
-)
-resnet50_v2 = _variant(
-    "resnet50_v2", title="Pre-activation ResNet-50 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 6, 3).",
-    description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-    paper=_PAPERS["v2"], params=25_549_352, params_source="hand count (keras.applications.ResNet50V2 less its conv biases)",
-    macs=4_089_184_256, macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
-    keras_doc="; then keras.applications.ResNet50V2 weight files load and give its outputs",
-)
-resnet101_v2 = _variant(
-    "resnet101_v2", title="Pre-activation ResNet-101 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 23, 3).",
-    description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-    paper=_PAPERS["v2"], params=44_541_480, params_source="hand count (keras.applications.ResNet101V2 less its conv biases)",
-    macs=7_801_405_440, macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
-    keras_doc="; then keras.applications.ResNet101V2 weight files load and give its outputs",
-)
-resnet152_v2 = _variant(
-    "resnet152_v2", title="Pre-activation ResNet-152 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 8, 36, 3).",
-    description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-    paper=_PAPERS["v2"], params=60_185_128, params_source="hand count (keras.applications.ResNet152V2 less its conv biases)",
-    macs=11_513_626_624, macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
-    keras_doc="; then keras.applications.ResNet152V2 weight files load and give its outputs",
-)
 
 _T6 = "He et al. 2015, Table 6"
 _CIFAR_DESC = (
@@ -615,49 +488,140 @@ _CIFAR_DESC = (
 )
 
 
-def _cifar_variant(depth, params, paper_params, macs):
+_XIE = "Xie et al. 2016"
+
+
+def _cifar_entry(depth, params, paper_params, macs):
     n = (depth - 2) // 6
-    return _variant(
+    return _entry(
         f"resnet{depth}", title=f"ResNet-{depth} for CIFAR (6n+2 with n={n}; He et al. 2015, sec. 4.2).",
-        description=_CIFAR_DESC.format(n=n), paper=_PAPERS["v1"], params=params,
-        params_source=f"hand count with option A and 10 classes; {_T6}: {paper_params}",
-        macs=macs, macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+        description=_CIFAR_DESC.format(n=n), paper=_PAPERS["v1"], ref_params=params,
+        ref_params_source=f"hand count with option A and 10 classes; {_T6}: {paper_params}",
+        ref_macs=macs, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
     )
 
 
-resnet20 = _cifar_variant(20, 269_722, "0.27M", 40_551_040)
-resnet32 = _cifar_variant(32, 464_154, "0.46M", 68_862_592)
-resnet44 = _cifar_variant(44, 658_586, "0.66M", 97_174_144)
-resnet56 = _cifar_variant(56, 853_018, "0.85M", 125_485_696)
-resnet110 = _cifar_variant(110, 1_727_962, "1.7M", 252_887_680)
-resnet1001 = _variant(
-    "resnet1001", title="Pre-activation ResNet-1001 for CIFAR (He et al. 2016, sec. 4.3 and Table 3).",
-    description=(
-        "9n+2 layers with n=111 pre-activation bottleneck blocks per stage (outputs 64, 128, 256; "
-        "inner widths 16, 32, 64) and projection shortcuts where the shape changes."
-    ),
-    paper=_PAPERS["v2"], params=10_327_706, params_source="hand count with 10 classes; He et al. 2016, Table 3: 10.2M",
-    macs=1_490_995_712, macs_source="analytic count of this layout at 32x32 (the paper gives none)",
-)
+(
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+    plain18,
+    plain34,
+    resnet50_v2,
+    resnet101_v2,
+    resnet152_v2,
+    resnet20,
+    resnet32,
+    resnet44,
+    resnet56,
+    resnet110,
+    resnet1001,
+    resnext50_32x4d,
+    resnext101_32x8d,
+    resnext101_64x4d,
+) = define_variants(
+    "resnet",
+    _build,
+    (
+        _entry(
+            "resnet18", title="ResNet-18 (He et al. 2015): basic blocks, stages (2, 2, 2, 2).",
+            description="Post-activation basic blocks; projection shortcuts where the shape changes (option B).",
+            paper=_PAPERS["v1"], ref_params=11_689_512, ref_params_source=_TV.format("resnet18"),
+            ref_macs=1_814_000_000, ref_macs_source="torchvision resnet18: 1.814 GFLOPS (multiply-adds); " + _T1 + ": 1.8 x 10^9",
+        ),
+        _entry(
+            "resnet34", title="ResNet-34 (He et al. 2015): basic blocks, stages (3, 4, 6, 3).",
+            description="Post-activation basic blocks; ``shortcut='A'`` gives the paper's parameter-free 34-layer A net.",
+            paper=_PAPERS["v1"], ref_params=21_797_672, ref_params_source=_TV.format("resnet34"),
+            ref_macs=3_664_000_000, ref_macs_source="torchvision resnet34: 3.664 GFLOPS (multiply-adds); " + _T1 + ": 3.6 x 10^9",
+        ),
+        _entry(
+            "resnet50", title="ResNet-50 (He et al. 2015): bottleneck blocks, stages (3, 4, 6, 3).",
+            description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
+            paper=_PAPERS["v1"], ref_params=25_557_032, ref_params_source=_TV.format("resnet50"),
+            ref_macs=3_857_973_248, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 3.8 x 10^9",
+        ),
+        _entry(
+            "resnet101", title="ResNet-101 (He et al. 2015): bottleneck blocks, stages (3, 4, 23, 3).",
+            description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
+            paper=_PAPERS["v1"], ref_params=44_549_160, ref_params_source=_TV.format("resnet101"),
+            ref_macs=7_570_194_432, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 7.6 x 10^9",
+        ),
+        _entry(
+            "resnet152", title="ResNet-152 (He et al. 2015): bottleneck blocks, stages (3, 8, 36, 3).",
+            description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
+            paper=_PAPERS["v1"], ref_params=60_192_808, ref_params_source=_TV.format("resnet152"),
+            ref_macs=11_282_415_616, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 11.3 x 10^9",
+        ),
+        _entry(
+            "plain18", title="Plain-18 (He et al. 2015, sec. 4.1): ResNet-18's stack without shortcuts.",
+            description="The degradation experiment's baseline: no shortcuts and no Add layers.",
+            paper=_PAPERS["v1"], ref_params=11_515_688, ref_params_source="hand count: resnet18 less its 3 projection shortcuts (173,824)",
+            ref_macs=1_794_805_760, ref_macs_source="analytic count; " + _T1 + ": 1.8 x 10^9 (plain and residual nets alike)",
+        ),
+        _entry(
+            "plain34", title="Plain-34 (He et al. 2015, Fig. 3 middle): ResNet-34's stack without shortcuts.",
+            description="The degradation experiment's baseline: no shortcuts and no Add layers.",
+            paper=_PAPERS["v1"], ref_params=21_623_848, ref_params_source="hand count: resnet34 less its 3 projection shortcuts (173,824)",
+            ref_macs=3_644_493_824, ref_macs_source="analytic count; " + _T1 + ": 3.6 x 10^9 (plain and residual nets alike)",
+        ),
+        _entry(
+            "resnet50_v2", title="Pre-activation ResNet-50 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 6, 3).",
+            description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
+            paper=_PAPERS["v2"], ref_params=25_549_352, ref_params_source="hand count (keras.applications.ResNet50V2 less its conv biases)",
+            ref_macs=4_089_184_256, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+        ),
+        _entry(
+            "resnet101_v2", title="Pre-activation ResNet-101 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 23, 3).",
+            description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
+            paper=_PAPERS["v2"], ref_params=44_541_480, ref_params_source="hand count (keras.applications.ResNet101V2 less its conv biases)",
+            ref_macs=7_801_405_440, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+        ),
+        _entry(
+            "resnet152_v2", title="Pre-activation ResNet-152 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 8, 36, 3).",
+            description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
+            paper=_PAPERS["v2"], ref_params=60_185_128, ref_params_source="hand count (keras.applications.ResNet152V2 less its conv biases)",
+            ref_macs=11_513_626_624, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+        ),
 
-_XIE = "Xie et al. 2016"
-resnext50_32x4d = _variant(
-    "resnext50_32x4d", title="ResNeXt-50 (32x4d) (Xie et al. 2016): cardinality 32, bottleneck width 4.",
-    description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-    paper=_PAPERS["resnext"], params=25_028_904, params_source=_TV.format("resnext50_32x4d") + f"; {_XIE} Table 1: 25.0M",
-    macs=4_230_000_000, macs_source=f"torchvision resnext50_32x4d: 4.23 GFLOPS (multiply-adds); {_XIE}, Table 1: 4.2 x 10^9",
-)
-resnext101_32x8d = _variant(
-    "resnext101_32x8d", title="ResNeXt-101 (32x8d) (Xie et al. 2016): cardinality 32, bottleneck width 8.",
-    description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-    paper=_PAPERS["resnext"], params=88_791_336, params_source=_TV.format("resnext101_32x8d"),
-    macs=16_410_000_000, macs_source="torchvision resnext101_32x8d: 16.41 GFLOPS (multiply-adds; not in the paper)",
-)
-resnext101_64x4d = _variant(
-    "resnext101_64x4d", title="ResNeXt-101 (64x4d) (Xie et al. 2016): cardinality 64, bottleneck width 4.",
-    description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-    paper=_PAPERS["resnext"], params=83_455_272, params_source=_TV.format("resnext101_64x4d"),
-    macs=15_460_000_000,
-    macs_source="torchvision resnext101_64x4d: 15.46 GFLOPS (multiply-adds); the paper's Table 4 lists it "
-    "among the '2x complexity' models (twice ResNet-101's 7.8 x 10^9)",
+        _cifar_entry(20, 269_722, "0.27M", 40_551_040),
+        _cifar_entry(32, 464_154, "0.46M", 68_862_592),
+        _cifar_entry(44, 658_586, "0.66M", 97_174_144),
+        _cifar_entry(56, 853_018, "0.85M", 125_485_696),
+        _cifar_entry(110, 1_727_962, "1.7M", 252_887_680),
+        _entry(
+            "resnet1001", title="Pre-activation ResNet-1001 for CIFAR (He et al. 2016, sec. 4.3 and Table 3).",
+            description=(
+                "9n+2 layers with n=111 pre-activation bottleneck blocks per stage (outputs 64, 128, 256; "
+                "inner widths 16, 32, 64) and projection shortcuts where the shape changes."
+            ),
+            paper=_PAPERS["v2"], ref_params=10_327_706, ref_params_source="hand count with 10 classes; He et al. 2016, Table 3: 10.2M",
+            ref_macs=1_490_995_712, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+        ),
+
+        _entry(
+            "resnext50_32x4d", title="ResNeXt-50 (32x4d) (Xie et al. 2016): cardinality 32, bottleneck width 4.",
+            description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
+            paper=_PAPERS["resnext"], ref_params=25_028_904, ref_params_source=_TV.format("resnext50_32x4d") + f"; {_XIE} Table 1: 25.0M",
+            ref_macs=4_230_000_000, ref_macs_source=f"torchvision resnext50_32x4d: 4.23 GFLOPS (multiply-adds); {_XIE}, Table 1: 4.2 x 10^9",
+        ),
+        _entry(
+            "resnext101_32x8d", title="ResNeXt-101 (32x8d) (Xie et al. 2016): cardinality 32, bottleneck width 8.",
+            description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
+            paper=_PAPERS["resnext"], ref_params=88_791_336, ref_params_source=_TV.format("resnext101_32x8d"),
+            ref_macs=16_410_000_000, ref_macs_source="torchvision resnext101_32x8d: 16.41 GFLOPS (multiply-adds; not in the paper)",
+        ),
+        _entry(
+            "resnext101_64x4d", title="ResNeXt-101 (64x4d) (Xie et al. 2016): cardinality 64, bottleneck width 4.",
+            description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
+            paper=_PAPERS["resnext"], ref_params=83_455_272, ref_params_source=_TV.format("resnext101_64x4d"),
+            ref_macs=15_460_000_000,
+            ref_macs_source="torchvision resnext101_64x4d: 15.46 GFLOPS (multiply-adds); the paper's Table 4 lists it "
+            "among the '2x complexity' models (twice ResNet-101's 7.8 x 10^9)",
+        ),
+    ),
+    options=_OPTIONS,
+    returns="A ``keras.Model``; stage outputs ``conv2_block{b}_out`` ... (see ``get_spec(name).features``).",
 )

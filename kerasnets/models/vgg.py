@@ -1,7 +1,7 @@
 """VGG (Simonyan & Zisserman, 2014, "Very deep convolutional networks for large-scale image
 recognition"), configurations A, A-LRN, B, C, D (VGG-16) and E (VGG-19) of the paper's Table 1.
 
-One builder, driven by :data:`CONFIGS`: each configuration is its five blocks of 3x3 (or, in C,
+One builder, driven by ``CONFIGS``: each configuration is its five blocks of 3x3 (or, in C,
 1x1) convolutions, each block followed by a 2x2/2 max-pool, then fc6 4096, fc7 4096 (dropout 0.5
 after each) and the classifier.
 
@@ -23,10 +23,11 @@ import dataclasses
 
 from keras import layers
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_bool
-from kerasnets.blocks import apply_activation, document, finalize_model, global_pool, model_input, prepare
+from kerasnets._registry import FeatureInfo
+from kerasnets.blocks import apply_activation, fc_head, finalize_model, global_pool, model_input, prepare
+from kerasnets.checks import check_bool, check_fraction
 from kerasnets.layers import LocalResponseNormalization
+from kerasnets.models._variants import Option, define_variants, variant
 
 __all__ = ["vgg11", "vgg11_lrn", "vgg13", "vgg16_c", "vgg16", "vgg19", "CONFIGS", "VGGConfig"]
 
@@ -59,9 +60,11 @@ _FEATURES = tuple(FeatureInfo(f"pool{i + 1}", w, 2 ** (i + 1)) for i, w in enume
 _PAPER = "Simonyan & Zisserman 2014, Very deep convolutional networks for large-scale image recognition"
 
 
-def _vgg(config: VGGConfig, model_name: str, *, fully_convolutional, dropout, **kwargs):
+def _build(spec, config: VGGConfig, common: dict, *, fully_convolutional, dropout):
+    """Build any VGG configuration of ``CONFIGS`` (the family's one builder)."""
     check_bool("fully_convolutional", fully_convolutional)
-    args = prepare(model_name, fixed_size=not fully_convolutional, **kwargs)
+    dropout = check_fraction("dropout", dropout)
+    args = prepare(spec, common, fixed_size=not fully_convolutional)
     act = args.activation
     img = model_input(args)
     x = img
@@ -87,89 +90,61 @@ def _vgg(config: VGGConfig, model_name: str, *, fully_convolutional, dropout, **
         x = layers.GlobalAveragePooling2D(name="score_avg")(x)
         x = layers.Activation(args.classifier_activation or "linear", name="predictions")(x)
         return finalize_model(img, x, args)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(4096, name="fc6")(x)
-    x = apply_activation(x, act, "fc6_act")
-    x = layers.Dropout(dropout, name="drop6")(x)
-    x = layers.Dense(4096, name="fc7")(x)
-    x = apply_activation(x, act, "fc7_act")
-    x = layers.Dropout(dropout, name="drop7")(x)
-    x = layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
+    x = fc_head(x, args, dropout=dropout)
     return finalize_model(img, x, args)
 
 
-_DOC = """VGG configuration {config} ({paper_name}; Simonyan & Zisserman 2014, Table 1).
-
-    Parameters (classes=1000): {params:,} ({source}).
-
-    Args:
-        {{common_args}}
-        fully_convolutional: the paper's dense-evaluation form (fc layers as 7x7 and 1x1
-            convolutions, class scores averaged); any input size >= 224.
-        dropout: dropout rate after fc6 and fc7 (the paper's 0.5).
-
-    Returns:
-        A ``keras.Model`` with layers ``conv1_1 ... pool5, fc6, fc7, predictions``.
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.{name}(include_top=False, input_shape=(64, 64, 3)).output.shape
-        (None, 2, 2, 512)
-    """
+_OPTIONS = (
+    Option(
+        "fully_convolutional",
+        False,
+        "the paper's dense-evaluation form (fc layers as 7x7 and 1x1 convolutions, class scores "
+        "averaged); any input size >= 224.",
+    ),
+    Option("dropout", 0.5, "dropout rate after fc6 and fc7 (the paper's 0.5)."),
+)
+_TV_MACS = "torchvision's published GFLOPS (multiply-adds at 224x224)"
 
 
-def _variant(name, config_letter, paper_name, params, source, macs=None, macs_source=""):
-    def builder(
-        *,
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        fully_convolutional=False,
-        dropout=0.5,
-        activation="relu",
-        name=name,
-    ):
-        return _vgg(
-            CONFIGS[builder.__name__],
-            builder.__name__,
-            fully_convolutional=fully_convolutional,
-            dropout=dropout,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            activation=activation,
-            name=name,
-        )
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = _DOC.format(config=config_letter, paper_name=paper_name, params=params, source=source, name=name)
-    builder = document(builder)
-    return register_model(
-        family="vgg",
-        paper=_PAPER,
-        default_size=224,
-        min_size=32,
-        fixed_size=True,
+def _entry(name, config_letter, paper_name, params, source, macs=None, macs_source=""):
+    """One variant record: the docstring's text and the registry fields."""
+    return variant(
+        name,
+        CONFIGS[name],
+        doc=f"VGG configuration {config_letter} ({paper_name}; Simonyan & Zisserman 2014, Table 1).",
         ref_params=params,
         ref_params_source=source,
         ref_macs=macs,
         ref_macs_source=macs_source,
-        features=_FEATURES,
-    )(builder)
+    )
 
 
-_TV_MACS = "torchvision's published GFLOPS (multiply-adds at 224x224)"
-vgg11 = _variant("vgg11", "A", "VGG-11", 132_863_336, "torchvision vgg11; paper Table 2: 133M", 7_610_000_000, _TV_MACS)
-vgg11_lrn = _variant("vgg11_lrn", "A-LRN", "VGG-11 with LRN", 132_863_336, "same as A (LRN has no parameters); paper: 133M", 7_610_000_000, _TV_MACS + " for A (LRN has no multiply-adds by our convention)")
-vgg13 = _variant("vgg13", "B", "VGG-13", 133_047_848, "torchvision vgg13; paper Table 2: 133M", 11_310_000_000, _TV_MACS)
-vgg16_c = _variant("vgg16_c", "C", "VGG-16 with 1x1 convolutions", 133_638_952, "hand count of Table 1 column C; paper Table 2: 134M")
-vgg16 = _variant("vgg16", "D", "VGG-16", 138_357_544, "torchvision vgg16 and keras.applications.VGG16; paper: 138M", 15_470_000_000, _TV_MACS)
-vgg19 = _variant("vgg19", "E", "VGG-19", 143_667_240, "torchvision vgg19 and keras.applications.VGG19; paper: 144M", 19_630_000_000, _TV_MACS)
+vgg11, vgg11_lrn, vgg13, vgg16_c, vgg16, vgg19 = define_variants(
+    "vgg",
+    _build,
+    (
+        _entry("vgg11", "A", "VGG-11", 132_863_336, "torchvision vgg11; paper Table 2: 133M", 7_610_000_000, _TV_MACS),
+        _entry(
+            "vgg11_lrn", "A-LRN", "VGG-11 with LRN", 132_863_336, "same as A (LRN has no parameters); paper: 133M",
+            7_610_000_000, _TV_MACS + " for A (LRN has no multiply-adds by our convention)",
+        ),
+        _entry("vgg13", "B", "VGG-13", 133_047_848, "torchvision vgg13; paper Table 2: 133M", 11_310_000_000, _TV_MACS),
+        _entry(
+            "vgg16_c", "C", "VGG-16 with 1x1 convolutions", 133_638_952,
+            "hand count of Table 1 column C; paper Table 2: 134M",
+        ),
+        _entry(
+            "vgg16", "D", "VGG-16", 138_357_544, "torchvision vgg16 and keras.applications.VGG16; paper: 138M",
+            15_470_000_000, _TV_MACS,
+        ),
+        _entry(
+            "vgg19", "E", "VGG-19", 143_667_240, "torchvision vgg19 and keras.applications.VGG19; paper: 144M",
+            19_630_000_000, _TV_MACS,
+        ),
+    ),
+    options=_OPTIONS,
+    returns="A ``keras.Model`` with layers ``conv1_1 ... pool5, fc6, fc7, predictions``.",
+    defaults=dict(
+        paper=_PAPER, default_size=224, min_size=32, fixed_size=True, features=_FEATURES, preprocessing="caffe"
+    ),
+)

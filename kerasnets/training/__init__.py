@@ -41,6 +41,7 @@ from kerasnets.training.evaluation import (
     ten_crop_boxes,
     to_fully_convolutional,
 )
+from kerasnets.training.inception import compile_googlenet, compile_inception_v3, inference_model
 from kerasnets.training.losses import LabelSmoothingCrossentropy, label_smoothing_loss, smooth_labels
 from kerasnets.training.optimizers import (
     MomentumSGD,
@@ -66,11 +67,14 @@ __all__ = [
     "batchnorm_layers",
     "cifar_augmentation",
     "clip_by_global_norm",
+    "compile_googlenet",
+    "compile_inception_v3",
     "compile_with_aux_losses",
     "divide_on_plateau",
     "global_norm",
     "grid_crop_boxes",
     "inception_augmentation",
+    "inference_model",
     "label_smoothing_loss",
     "list_recipes",
     "mnist_augmentation",

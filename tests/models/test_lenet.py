@@ -42,3 +42,24 @@ def test_wide_batch_norm_variant_counts_and_shapes():
 def test_bad_options_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         kerasnets.lenet5(**kwargs)
+
+
+def test_mnist_path_pads_28_to_32():
+    model = kerasnets.lenet5(input_shape=(28, 28, 1))
+    assert model.get_layer("pad").output.shape == (None, 32, 32, 1)
+    assert model.get_layer("c1").output.shape == (None, 28, 28, 6)
+    assert model.count_params() == 61_706
+    with pytest.raises(ValueError, match=r"at least 28"):
+        kerasnets.lenet5(input_shape=(24, 24, 1))
+
+
+def test_forms():
+    classic = kerasnets.lenet5()
+    modern = kerasnets.lenet5(form="modern")
+    assert classic.get_layer("c1_act").activation.__name__ == "tanh"
+    assert modern.get_layer("c1_act").activation.__name__ == "relu"
+    assert type(classic.get_layer("s2")).__name__ == "AveragePooling2D"
+    assert type(modern.get_layer("s2")).__name__ == "MaxPooling2D"
+    assert kerasnets.lenet5(activation="elu").get_layer("c1_act").activation.__name__ == "elu"
+    with pytest.raises(ValueError, match=r"`form` must be one of 'classic', 'modern'. Received: form='fancy'"):
+        kerasnets.lenet5(form="fancy")

@@ -1,21 +1,24 @@
-"""The one set of Inception building blocks shared by every Inception network.
+"""The one set of Inception building blocks, stems, heads and builder shared by every Inception network.
 
 The papers describe their networks as tables and figures of "modules": parallel branches of
 convolutions and pooling whose outputs are concatenated (GoogLeNet, BN-Inception, Inception-v3,
 Inception-v4) or, for Inception-ResNet, concatenated, projected by a linear 1x1 convolution,
 scaled and added to the module's input. Here those tables are data:
 
-- :class:`Conv` and :class:`Pool` are one layer each (filters, kernel, stride, padding);
-- :class:`Branch` is a named chain of them, optionally ending in a :class:`Branch.split` (the
+- ``Conv`` and ``Pool`` are one layer each (filters, kernel, stride, padding);
+- ``Branch`` is a named chain of them, optionally ending in a ``Branch.split`` (the
   "expanded" 8x8 modules of Inception-v3/v4, whose last 1x3 and 3x1 convolutions run in parallel
   and are concatenated);
-- :class:`Module` is the branches plus, for Inception-ResNet, the residual ``scale``;
-- a network is a sequence of ``(name, item)`` pairs (:data:`Layout`) where an item is a
-  :class:`Conv`, :class:`Pool`, :class:`LRN` or :class:`Module`;
-- :class:`ConvStyle` says what one "convolution" is in a given network (bias, batch norm and its
+- ``Module`` is the branches plus, for Inception-ResNet, the residual ``scale``;
+- a network is a sequence of ``(name, item)`` pairs (``Layout``) where an item is a
+  ``Conv``, ``Pool``, ``LRN`` or ``Module``;
+- ``ConvStyle`` says what one "convolution" is in a given network (bias, batch norm and its
   constants): GoogLeNet's is conv + bias + ReLU, the later networks' conv + BN + ReLU.
 
-:func:`build_layout` walks a layout, :func:`apply_module` builds any module. Layer names are
+``build_layout`` walks a layout, ``apply_module`` builds any module, and ``build`` is the
+family's one builder: the checks, the layout, an optional last 1x1 convolution, the classifier
+and the auxiliary heads of an [InceptionNet][kerasnets.models.inception.blocks.InceptionNet]
+record. ``V3_STEM`` is Inception-v3's stem, which Inception-ResNet-v1 and -v2 share. Layer names are
 ``{module}_{branch}_{i}_conv`` / ``_bn`` / ``_act`` (``i`` dropped when a branch has one
 convolution), ``{module}_{branch}_pool``; a plain module's concatenation is named ``{module}``,
 a residual module's output (after its activation) is ``{module}``.
@@ -33,7 +36,8 @@ from typing import Any, Union
 
 from keras import layers
 
-from kerasnets.blocks import apply_activation, conv_bn_act
+from kerasnets.blocks import apply_activation, classifier_head, conv_bn_act, finalize_model, model_input, prepare
+from kerasnets.checks import check_aux_logits, check_bool, check_fraction
 from kerasnets.layers import LocalResponseNormalization
 
 __all__ = [
@@ -51,6 +55,10 @@ __all__ = [
     "reduced_kernel",
     "AuxHead",
     "apply_aux_head",
+    "V3_STEM",
+    "InceptionNet",
+    "build",
+    "moved_names",
 ]
 
 
@@ -91,7 +99,7 @@ class Branch:
 
     Attributes:
         name: the branch's name in layer names (``"b1x1"``, ``"b3x3"``, ``"b0"``, ``"bpool"``).
-        layers: :class:`Conv`/:class:`Pool` records applied in order (may be empty only
+        layers: ``Conv``/``Pool`` records applied in order (may be empty only
             with ``split``).
         split: convolutions applied in parallel to the branch's output and concatenated
             (Inception-v3's 8x8 modules: ``(Conv(384, (1, 3)), Conv(384, (3, 1)))``).
@@ -208,7 +216,7 @@ def apply_module(x, module: Module, *, name: str, style: ConvStyle, activation: 
         module: the branch-filter record.
         name: the module's name (``"inc3a"``, ``"mixed_6a"``, ``"block35_1"``).
         style: the network's convolution unit.
-        activation: the network's nonlinearity (see :func:`kerasnets.blocks.apply_activation`).
+        activation: the network's nonlinearity (see ``kerasnets.blocks.apply_activation``).
 
     Returns:
         The module's output tensor; its last layer is named ``name``.
@@ -297,7 +305,7 @@ class AuxHead:
 
     Attributes:
         pool: the first pooling layer (``padding="valid"``).
-        convs: convolution units after it (network's :class:`ConvStyle`).
+        convs: convolution units after it (network's ``ConvStyle``).
         fcs: widths of the hidden fully-connected layers (each followed by the activation).
         dropout: dropout before the classifier.
     """
@@ -327,3 +335,114 @@ def apply_aux_head(x, head: AuxHead, *, name: str, style: ConvStyle, activation:
     if head.dropout:
         x = layers.Dropout(head.dropout, name=f"{name}_dropout")(x)
     return layers.Dense(classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+
+
+# Inception-v3's stem (Szegedy et al. 2015, Table 1), written once: Inception-v3 and the
+# Inception-ResNets continue it. Output sizes at 299x299 in the comments.
+V3_STEM = (
+    ("conv1a", Conv(32, 3, 2, "valid")),  # 149x149x32
+    ("conv2a", Conv(32, 3, 1, "valid")),  # 147x147x32
+    ("conv2b", Conv(64, 3)),  # 147x147x64
+    ("pool3a", Pool("max", 3, 2, "valid")),  # 73x73x64
+    ("conv3b", Conv(80, 1, 1, "valid")),  # 73x73x80
+    ("conv4a", Conv(192, 3, 1, "valid")),  # 71x71x192
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class InceptionNet:
+    """One Inception network as data: what ``build`` needs.
+
+    Attributes:
+        layout: the ``(name, item)`` sequence from the image to the last module.
+        style: the network's convolution unit.
+        head_conv: filters of a final 1x1 convolution ``conv7b`` before pooling
+            (Inception-ResNet-v2: 1536), or 0.
+        aux_head: the auxiliary classifier, for networks that have one.
+        aux_taps: ``(head name, layout item it reads)`` per auxiliary head.
+        aux_min_size: the smallest input side the auxiliary heads accept.
+    """
+
+    layout: tuple
+    style: ConvStyle
+    head_conv: int = 0
+    aux_head: AuxHead | None = None
+    aux_taps: tuple = ()
+    aux_min_size: int = 0
+
+
+def build(spec, net: InceptionNet, common: dict, *, dropout, aux_logits=False, naive=False, aux_dropout=None):
+    """Build any Inception network (the family's one builder).
+
+    Args:
+        spec: the variant's registry record.
+        net: its [InceptionNet][kerasnets.models.inception.blocks.InceptionNet] record.
+        common: the common builder arguments.
+        dropout: dropout before the classifier.
+        aux_logits: add the auxiliary heads (networks with ``aux_head``).
+        naive: build every module in its naive form (GoogLeNet Fig. 2a).
+        aux_dropout: the auxiliary heads' dropout (None: the head's own).
+
+    Returns:
+        The ``keras.Model`` (a list of outputs, main first, with ``aux_logits``).
+    """
+    dropout = check_fraction("dropout", dropout)
+    check_bool("naive", naive)
+    if aux_dropout is not None:
+        aux_dropout = check_fraction("aux_dropout", aux_dropout)
+    args = prepare(spec, common)
+    aux_logits = check_aux_logits(
+        aux_logits,
+        include_top=args.include_top,
+        input_shape=args.input_shape,
+        min_size=net.aux_min_size,
+        model_name=spec.name,
+    )
+    layout = net.layout
+    if naive:
+        layout = tuple((name, naive_module(item) if isinstance(item, Module) else item) for name, item in layout)
+    img = model_input(args)
+    taps = {}
+    x = build_layout(img, layout, style=net.style, activation=args.activation, taps=taps)
+    if net.head_conv:
+        x = apply_conv(x, Conv(net.head_conv, 1), name="conv7b", style=net.style, activation=args.activation)
+    x = classifier_head(x, args, dropout=dropout)
+    if not aux_logits:
+        return finalize_model(img, x, args)
+    head = net.aux_head if aux_dropout is None else dataclasses.replace(net.aux_head, dropout=aux_dropout)
+    aux = [
+        apply_aux_head(
+            taps[tap],
+            head,
+            name=name,
+            style=net.style,
+            activation=args.activation,
+            classes=args.classes,
+            classifier_activation=args.classifier_activation,
+        )
+        for name, tap in net.aux_taps
+    ]
+    return finalize_model(img, [x, *aux], args)
+
+
+def moved_names(module: str, moved: dict):
+    """A module ``__getattr__`` serving names that moved elsewhere, with a DeprecationWarning.
+
+    The training helpers that lived in the model modules (``compile_googlenet``, ...) keep
+    working from their old home for one release.
+    """
+
+    def __getattr__(name):
+        if name in moved:
+            import importlib
+            import warnings
+
+            warnings.warn(
+                f"{module}.{name} is deprecated and will be removed in the next release; use {moved[name]}.{name}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(importlib.import_module(moved[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -1,8 +1,9 @@
 """Inception-v4, Inception-ResNet-v1 and Inception-ResNet-v2 (Szegedy, Ioffe, Vanhoucke & Alemi 2016,
 "Inception-v4, Inception-ResNet and the impact of residual connections on learning").
 
-The three networks share one skeleton (paper Figs. 9 and 15), here one builder driven by an
-:class:`InceptionV4Config` record:
+The three networks share one skeleton (paper Figs. 9 and 15), here one layout driven by an
+[InceptionV4Config][kerasnets.models.inception.inception_v4.InceptionV4Config] record, built by the
+family's one builder (``kerasnets.models.inception.blocks.build``):
 
     stem -> N_A x block A (35x35) -> Reduction-A (k, l, m, n) -> N_B x block B (17x17)
          -> Reduction-B -> N_C x block C (8x8) -> average pool -> dropout (keep 0.8) -> softmax
@@ -33,10 +34,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from kerasnets._registry import FeatureInfo, register_model
-from kerasnets._validation import check_fraction
-from kerasnets.blocks import classifier_head, document, finalize_model, model_input, prepare
-from kerasnets.models._inception import Branch, Conv, ConvStyle, Module, Pool, apply_conv, build_layout
+from kerasnets.models._variants import Option, define_variants, stages, variant
+from kerasnets.models.inception.blocks import V3_STEM, Branch, Conv, ConvStyle, InceptionNet, Module, Pool, build
 
 __all__ = [
     "inception_v4",
@@ -97,6 +96,10 @@ class InceptionV4Config:
     last_block_linear: bool = False
     head_conv: int = 0
 
+    def net(self) -> InceptionNet:
+        """The network as the builder's record."""
+        return InceptionNet(layout=self.layout(), style=self.style, head_conv=self.head_conv)
+
     @property
     def residual(self) -> bool:
         return self.block_a.scale is not None
@@ -125,15 +128,6 @@ class InceptionV4Config:
         )
 
 
-_V3_STEM = (  # Inception-v3's stem (paper Fig. 14 for Inception-ResNet-v1 ends differently)
-    ("conv1a", Conv(32, 3, 2, "valid")),  # 149x149x32
-    ("conv2a", Conv(32, 3, 1, "valid")),  # 147x147x32
-    ("conv2b", Conv(64, 3)),  # 147x147x64
-    ("pool3a", Pool("max", 3, 2, "valid")),  # 73x73x64
-    ("conv3b", Conv(80, 1, 1, "valid")),  # 73x73x80
-    ("conv4a", Conv(192, 3, 1, "valid")),  # 71x71x192
-)
-
 _V4_STEM = (  # Fig. 3
     ("conv1a", Conv(32, 3, 2, "valid")),  # 149x149x32
     ("conv2a", Conv(32, 3, 1, "valid")),  # 147x147x32
@@ -151,9 +145,9 @@ _V4_STEM = (  # Fig. 3
     ("mixed_5a", Module((Branch("b0", (Conv(192, 3, 2, "valid"),)), Branch("bpool", (Pool("max", 3, 2, "valid"),))))),  # 35x35x384
 )
 
-_IR_V1_STEM = _V3_STEM + (("conv4b", Conv(256, 3, 2, "valid")),)  # Fig. 14: 35x35x256
+_IR_V1_STEM = V3_STEM + (("conv4b", Conv(256, 3, 2, "valid")),)  # Fig. 14: 35x35x256
 
-_IR_V2_STEM = _V3_STEM + (  # TF-slim / Keras: 35x35x320
+_IR_V2_STEM = V3_STEM + (  # TF-slim / Keras: 35x35x320
     ("pool5a", Pool("max", 3, 2, "valid")),  # 35x35x192
     (
         "mixed_5b",
@@ -276,162 +270,101 @@ CONFIGS = {
 _PAPER = "Szegedy, Ioffe, Vanhoucke & Alemi 2016, Inception-v4, Inception-ResNet and the impact of residual connections on learning"
 
 
-def _inception_v4(model_name, *, dropout, **kwargs):
-    config = CONFIGS[model_name]
-    dropout = check_fraction("dropout", dropout)
-    args = prepare(model_name, **kwargs)
-    img = model_input(args)
-    x = build_layout(img, config.layout(), style=config.style, activation=args.activation)
-    if config.head_conv:
-        x = apply_conv(x, Conv(config.head_conv, 1), name="conv7b", style=config.style, activation=args.activation)
-    x = classifier_head(x, args, dropout=dropout)
-    return finalize_model(img, x, args)
+def _entry(name, *, title, summary, channels, a, b, c, **spec):
+    """One variant record: the docstring's text, an example and the registry fields."""
+    return variant(
+        name,
+        CONFIGS[name].net(),
+        doc=f"""{title} (Szegedy et al. 2016).
+
+            {summary}
+
+            Grids 35x35 / 17x17 / 8x8 at 299x299: ``{a}`` / ``{b}`` / ``{c}``.
+        """,
+        example=f"""
+            >>> kerasnets.{name}(include_top=False, input_shape=(75, 75, 3)).output.shape
+            (None, 1, 1, {channels})
+        """,
+        **spec,
+    )
 
 
-_DOC = """{title} (Szegedy et al. 2016).
+(
+    inception_v4,
+    inception_resnet_v1,
+    inception_resnet_v2,
+) = define_variants(
+    "inception",
+    build,
+    (
+        _entry(
+            "inception_v4",
+            title="Inception-v4",
+            summary=(
+                "Stem (Fig. 3), 4 x Inception-A, Reduction-A (k, l, m, n) = (192, 224, 256, 384), 7 x Inception-B, "
+                "Reduction-B, 3 x Inception-C. Parameters (classes=1000): 42,679,816 trainable (timm / imgclsmob "
+                "``inception_v4``; the paper gives none) plus 29,184 BN moving statistics."
+            ),
+            channels=1536,
+            a="mixed_5b..5e",
+            b="mixed_6b..6h",
+            c="mixed_7b..7d",
+            ref_params=42_679_816,
+            ref_params_source=(
+                "trainable parameters of timm / osmr-imgclsmob / Cadene pretrainedmodels inception_v4 with 1000 "
+                "classes (42,679,816); count_params() adds 29,184 BN moving statistics"
+            ),
+            ref_macs=12_300_000_000,
+            ref_macs_source="timm inception_v4.tf_in1k model card: 12.3 GMACs at 299 (exact conv + FC: 12,253,974,624)",
+            features=stages(("conv2b_act", 64), ("mixed_3a", 160), ("mixed_5e", 384), ("mixed_6h", 1024), ("mixed_7d", 1536)),
+        ),
 
-    {summary}
+        _entry(
+            "inception_resnet_v1",
+            title="Inception-ResNet-v1",
+            summary=(
+                "Stem (Fig. 14), 5 x Inception-ResNet-A, Reduction-A (192, 192, 256, 384), 10 x Inception-ResNet-B, "
+                "Reduction-B (Fig. 12), 5 x Inception-ResNet-C; residual scales 0.17 / 0.10 / 0.20. Parameters "
+                "(classes=1000): 22,742,808 trainable (hand count of the paper's figures; no reference implementation)."
+            ),
+            channels=1792,
+            a="block35_1..5",
+            b="block17_1..10",
+            c="block8_1..5",
+            ref_params=22_742_808,
+            ref_params_source=(
+                "trainable parameters, hand count of the paper's Figs. 10-14 (the authors publish no total or code): "
+                "convolutions without bias, BN without gamma as in TF-slim, linear 1x1 projections with bias; "
+                "count_params() adds 27,040 BN moving statistics (22,769,848); see docs/models/inception.md"
+            ),
+            features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("block35_5", 256), ("block17_10", 896), ("block8_5", 1792)),
+        ),
 
-    Args:
-        {{common_args}}
-        dropout: dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2).
-
-    Returns:
-        A ``keras.Model``; grids 35x35 / 17x17 / 8x8 at 299x299 (``{a}`` / ``{b}`` / ``{c}``).
-
-    Examples:
-        >>> import kerasnets
-        >>> kerasnets.{name}(include_top=False, input_shape=(75, 75, 3)).output.shape
-        (None, 1, 1, {channels})
-    """
-
-
-def _variant(name, *, title, summary, channels, a, b, c, ref_params, ref_params_source, features, ref_macs=None, ref_macs_source=""):
-    def builder(
-        *,
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        dropout=0.2,
-        activation="relu",
-        name=name,
-    ):
-        return _inception_v4(
-            builder.__name__,
-            dropout=dropout,
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            activation=activation,
-            name=name,
-        )
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = _DOC.format(title=title, summary=summary, name=name, channels=channels, a=a, b=b, c=c)
-    builder = document(builder)
-    return register_model(
-        family="inception",
-        paper=_PAPER,
-        default_size=299,
-        min_size=75,
-        ref_params=ref_params,
-        ref_params_source=ref_params_source,
-        ref_macs=ref_macs,
-        ref_macs_source=ref_macs_source,
-        features=features,
-    )(builder)
-
-
-inception_v4 = _variant(
-    "inception_v4",
-    title="Inception-v4",
-    summary=(
-        "Stem (Fig. 3), 4 x Inception-A, Reduction-A (k, l, m, n) = (192, 224, 256, 384), 7 x Inception-B,\n"
-        "    Reduction-B, 3 x Inception-C. Parameters (classes=1000): 42,679,816 trainable (timm / imgclsmob\n"
-        "    ``inception_v4``; the paper gives none) plus 29,184 BN moving statistics."
+        _entry(
+            "inception_resnet_v2",
+            title="Inception-ResNet-v2",
+            summary=(
+                "The released network (TF-slim, ``keras.applications.InceptionResNetV2``): v3 stem + mixed_5b, "
+                "10 x block35, Reduction-A (256, 256, 384, 384), 20 x block17, Reduction-B, 10 x block8, 1x1 conv "
+                "1536. Parameters (classes=1000): 55,873,736, 55,813,192 trainable (both as Keras). Weights saved from "
+                "``keras.applications.InceptionResNetV2`` load with ``weights=path`` and give the same outputs."
+            ),
+            channels=1536,
+            a="block35_1..10",
+            b="block17_1..20",
+            c="block8_1..10",
+            ref_params=55_813_192,
+            ref_params_source=(
+                "trainable parameters of keras.applications.InceptionResNetV2 (its count_params() is 55,873,736 with "
+                "the BN moving statistics; both equal ours); timm / imgclsmob inception_resnet_v2: 55,843,464 "
+                "(BN with gamma: +30,272)"
+            ),
+            ref_macs=13_200_000_000,
+            ref_macs_source="timm inception_resnet_v2.tf_in1k: 13.2 GMACs at 299 (exact conv + FC: 13,155,794,016)",
+            features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("block35_10", 320), ("block17_20", 1088), ("conv7b_act", 1536)),
+        ),
     ),
-    channels=1536,
-    a="mixed_5b..5e",
-    b="mixed_6b..6h",
-    c="mixed_7b..7d",
-    ref_params=42_679_816,
-    ref_params_source=(
-        "trainable parameters of timm / osmr-imgclsmob / Cadene pretrainedmodels inception_v4 with 1000 "
-        "classes (42,679,816); count_params() adds 29,184 BN moving statistics"
-    ),
-    ref_macs=12_300_000_000,
-    ref_macs_source="timm inception_v4.tf_in1k model card: 12.3 GMACs at 299 (exact conv + FC: 12,253,974,624)",
-    features=(
-        FeatureInfo("conv2b_act", 64, 2),
-        FeatureInfo("mixed_3a", 160, 4),
-        FeatureInfo("mixed_5e", 384, 8),
-        FeatureInfo("mixed_6h", 1024, 16),
-        FeatureInfo("mixed_7d", 1536, 32),
-    ),
+    options=(Option("dropout", 0.2, "dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2)."),),
+    returns="A ``keras.Model``.",
+    defaults=dict(paper=_PAPER, default_size=299, min_size=75, preprocessing="tf"),
 )
-
-inception_resnet_v1 = _variant(
-    "inception_resnet_v1",
-    title="Inception-ResNet-v1",
-    summary=(
-        "Stem (Fig. 14), 5 x Inception-ResNet-A, Reduction-A (192, 192, 256, 384), 10 x Inception-ResNet-B,\n"
-        "    Reduction-B (Fig. 12), 5 x Inception-ResNet-C; residual scales 0.17 / 0.10 / 0.20. Parameters\n"
-        "    (classes=1000): 22,742,808 trainable (hand count of the paper's figures; no reference implementation)."
-    ),
-    channels=1792,
-    a="block35_1..5",
-    b="block17_1..10",
-    c="block8_1..5",
-    ref_params=22_742_808,
-    ref_params_source=(
-        "trainable parameters, hand count of the paper's Figs. 10-14 (the authors publish no total or code): "
-        "convolutions without bias, BN without gamma as in TF-slim, linear 1x1 projections with bias; "
-        "count_params() adds 27,040 BN moving statistics (22,769,848); see docs/models/inception.md"
-    ),
-    features=(
-        FeatureInfo("conv2b_act", 64, 2),
-        FeatureInfo("conv4a_act", 192, 4),
-        FeatureInfo("block35_5", 256, 8),
-        FeatureInfo("block17_10", 896, 16),
-        FeatureInfo("block8_5", 1792, 32),
-    ),
-)
-
-inception_resnet_v2 = _variant(
-    "inception_resnet_v2",
-    title="Inception-ResNet-v2",
-    summary=(
-        "The released network (TF-slim, ``keras.applications.InceptionResNetV2``): v3 stem + mixed_5b,\n"
-        "    10 x block35, Reduction-A (256, 256, 384, 384), 20 x block17, Reduction-B, 10 x block8, 1x1 conv\n"
-        "    1536. Parameters (classes=1000): 55,873,736, 55,813,192 trainable (both as Keras). Weights saved from\n"
-        "    ``keras.applications.InceptionResNetV2`` load with ``weights=path`` and give the same outputs."
-    ),
-    channels=1536,
-    a="block35_1..10",
-    b="block17_1..20",
-    c="block8_1..10",
-    ref_params=55_813_192,
-    ref_params_source=(
-        "trainable parameters of keras.applications.InceptionResNetV2 (its count_params() is 55,873,736 with "
-        "the BN moving statistics; both equal ours); timm / imgclsmob inception_resnet_v2: 55,843,464 "
-        "(BN with gamma: +30,272)"
-    ),
-    ref_macs=13_200_000_000,
-    ref_macs_source="timm inception_resnet_v2.tf_in1k: 13.2 GMACs at 299 (exact conv + FC: 13,155,794,016)",
-    features=(
-        FeatureInfo("conv2b_act", 64, 2),
-        FeatureInfo("conv4a_act", 192, 4),
-        FeatureInfo("block35_10", 320, 8),
-        FeatureInfo("block17_20", 1088, 16),
-        FeatureInfo("conv7b_act", 1536, 32),
-    ),
-)
-
