@@ -16,7 +16,6 @@ once and a script pays for Keras only when it builds, counts or loads something.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import warnings
 
 from kerasnets import _autoregister
@@ -78,12 +77,11 @@ _LAZY = {
     "list_models": ("kerasnets.models", "list_models"),
     "load_weights": ("kerasnets._weights", "load_weights"),
     "feature_extractor": ("kerasnets.features", "feature_extractor"),
+    "summary": ("kerasnets.counting", "summary"),
+    "preprocess_input": ("kerasnets.preprocessing", "preprocess_input"),
+    "decode_predictions": ("kerasnets.pretrained.imagenet", "decode_predictions"),
+    "list_pretrained": ("kerasnets.pretrained.sources", "list_pretrained"),
 }
-# The counting tool's package is kerasnets.counting (kerasnets.summary before it was renamed).
-_COUNTING = "kerasnets.counting" if importlib.util.find_spec("kerasnets.counting") is not None else "kerasnets.summary"
-_LAZY["summary"] = (_COUNTING, "summary")
-if importlib.util.find_spec("kerasnets.preprocessing") is not None:  # h-serve's module, when present
-    _LAZY["preprocess_input"] = ("kerasnets.preprocessing", "preprocess_input")
 
 # Names the star imports of the family modules used to leak to the top level; they keep
 # working for one release with a DeprecationWarning naming their home.
@@ -115,13 +113,9 @@ def __getattr__(name: str):
         value = importlib.import_module("kerasnets.models").get_spec(name).builder
     elif name in _LAZY:
         module, attribute = _LAZY[name]
-        if module in ("kerasnets.features", _COUNTING):
+        if module in ("kerasnets.features", "kerasnets.counting"):
             importlib.import_module("kerasnets.models")  # both look models up in the registry
         value = getattr(importlib.import_module(module), attribute)
-        if module == "kerasnets.summary":
-            # kerasnets.summary is also a (callable) subpackage: importing it binds the module
-            # here, which must stay so that ``kerasnets.summary.count`` keeps working.
-            return value
     elif name in _MOVED:
         home = _MOVED[name]
         warnings.warn(
