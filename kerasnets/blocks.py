@@ -257,7 +257,14 @@ def finalize_model(img_input, outputs, args: BuildArgs) -> keras.Model:
         inputs = img_input
     model = keras.Model(inputs, outputs, name=args.name)
     if args.weights is not None:
-        from kerasnets._weights import load_weights
+        from kerasnets.pretrained import is_pretrained_reference
 
-        load_weights(model, args.weights)
+        if is_pretrained_reference(args.weights):
+            from kerasnets.pretrained import load_pretrained
+
+            load_pretrained(model, args.weights)
+        else:
+            from kerasnets._weights import load_weights
+
+            load_weights(model, args.weights)
     return model

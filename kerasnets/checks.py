@@ -189,34 +189,45 @@ def check_existing_file(arg: str, path: Any, *, suffixes: Sequence[str] = ()) ->
 
 
 def check_weights(weights: Any) -> str | None:
-    """Check ``weights`` is None or the path of an existing ``.weights.h5`` / ``.h5`` file.
+    """Check ``weights``: None, a published weights name, or an existing weights file.
+
+    Accepted: a name from ``kerasnets.list_pretrained()`` (``"timm/resnet50.tv_in1k"``), a
+    torchvision/timm ``.safetensors`` or ``.pth`` file, or a Keras ``.weights.h5`` / ``.h5`` file.
 
     Raises:
-        ValueError: for a string that is not a file (``"imagenet"`` included):
-            kerasnets ships no pretrained download.
+        TypeError: not None, a string or a path.
+        ValueError: an unknown name (close names suggested), ``"imagenet"`` (the message lists
+            the published names to use instead), a missing file or folder, or another suffix.
     """
     if weights is None:
         return None
     if not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"`weights` must be None or a path to a weights file. Received: weights={weights!r}")
+        raise TypeError(f"`weights` must be None, a published weights name or a path to a weights file. Received: weights={weights!r}")
     path = os.fspath(weights)
+    if path.startswith(("timm/", "torchvision/")):
+        from kerasnets.pretrained.sources import get_pretrained
+
+        get_pretrained(path)  # an unknown name is a ValueError suggesting close ones
+        return path
     if not os.path.isfile(path):
         if path.lower() in ("imagenet", "imagenet21k", "pretrained", "default"):
             raise ValueError(
-                "kerasnets has no pretrained-weight download; `weights` must be None (random "
-                "initialisation) or the path of a weights file, e.g. one saved with "
-                "model.save_weights('model.weights.h5') or from the matching keras.applications "
-                "model (see docs/models.md, 'Weights interchange'). Received: weights="
-                f"{weights!r}"
+                "kerasnets names its ImageNet weights by their published source: pass e.g. "
+                "weights='timm/resnet50.tv_in1k' (`kerasnets list --pretrained` or "
+                "kerasnets.list_pretrained() lists them; docs/weights.md), a downloaded "
+                ".safetensors/.pth file, or a .weights.h5 file saved with model.save_weights or from "
+                f"the matching keras.applications model. Received: weights={weights!r}"
             )
+        what = "is a folder, not a file" if os.path.isdir(path) else "No such file"
         raise ValueError(
-            "`weights` must be None or the path of an existing weights file (.weights.h5). "
-            f"No such file. Received: weights={weights!r}"
+            "`weights` must be None, a published weights name or the path of an existing weights file "
+            f"(.weights.h5, .safetensors, .pth). {what}. Received: weights={weights!r}"
         )
-    if not (path.endswith(".h5") or path.endswith(".hdf5")):
+    lower = path.lower()
+    if not lower.endswith((".h5", ".hdf5", ".safetensors", ".pth", ".pt")):
         raise ValueError(
-            "`weights` must be a Keras weights file ending in .weights.h5 (or .h5). "
-            f"Received: weights={weights!r}"
+            "`weights` must be a Keras weights file ending in .weights.h5 (or .h5), or a "
+            f"torchvision/timm .safetensors or .pth file. Received: weights={weights!r}"
         )
     return path
 

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import keras
 
-from kerasnets._registry import get_spec
+from kerasnets.models import get_spec
 
 __all__ = ["feature_extractor"]
 

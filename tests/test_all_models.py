@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import kerasnets
-from kerasnets._registry import get_spec
+from kerasnets.models import get_spec
 
 ALL = kerasnets.list_models()
 

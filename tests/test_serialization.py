@@ -27,7 +27,7 @@ import pytest
 
 import kerasnets
 import kerasnets._autoregister
-from kerasnets._registry import get_spec, list_models
+from kerasnets.models import get_spec, list_models
 from kerasnets.training.augment import PCALighting, RandomResizedCrop
 from kerasnets.training.losses import LabelSmoothingCrossentropy
 from kerasnets.training.optimizers import MomentumSGD

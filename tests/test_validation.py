@@ -6,9 +6,29 @@ import pytest
 import kerasnets
 
 
-def test_weights_imagenet_says_no_download():
-    with pytest.raises(ValueError, match=r"no pretrained-weight download.*Received: weights='imagenet'"):
+def test_weights_imagenet_names_the_published_choices():
+    with pytest.raises(ValueError, match=r"timm/resnet50\.tv_in1k.*list --pretrained.*Received: weights='imagenet'"):
         kerasnets.alexnet(weights="imagenet")
+
+
+def test_weights_unknown_published_name_suggests_close_ones():
+    with pytest.raises(ValueError, match=r"timm/resnet50\.tv_in1k.*Received: weights='timm/resnet50\.tv'"):
+        kerasnets.resnet50(weights="timm/resnet50.tv")
+
+
+def test_weights_published_name_for_another_model_is_refused():
+    with pytest.raises(ValueError, match=r"are for `resnet50`, not `resnet18`"):
+        kerasnets.resnet18(weights="timm/resnet50.tv_in1k")
+
+
+def test_weights_published_name_refuses_a_conflicting_option():
+    with pytest.raises(ValueError, match=r"downsample_in_3x3=True.*Received: downsample_in_3x3=False"):
+        kerasnets.resnet50(weights="timm/resnet50.tv_in1k", downsample_in_3x3=False)
+
+
+def test_weights_folder_is_named_as_a_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"is a folder, not a file"):
+        kerasnets.lenet5(weights=str(tmp_path))
 
 
 def test_weights_missing_file():

@@ -26,7 +26,7 @@ from typing import Any
 
 import keras
 
-from kerasnets._registry import get_model, get_spec
+from kerasnets.models import get_model, get_spec
 from kerasnets._validation import check_bool, check_choice
 from kerasnets.counting._count import Counted, LayerCount, count_layer
 from kerasnets.counting._graph import count

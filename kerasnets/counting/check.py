@@ -33,7 +33,7 @@ from typing import Any
 
 import keras
 
-from kerasnets._registry import get_model
+from kerasnets.models import get_model
 from kerasnets.counting._count import count_layer
 from kerasnets.counting._graph import count
 from kerasnets.counting._report import human

@@ -72,9 +72,13 @@ COMMON_OPTIONS = (
     Option(
         "weights",
         None,
-        "None (random initialisation) or the path of a ``.weights.h5`` file saved from this "
-        "architecture (or from the matching ``keras.applications`` model where the docstring says "
-        'so). No pretrained download exists: ``"imagenet"`` is an error.',
+        "None (random initialisation); a published ImageNet weights name such as "
+        '``"timm/resnet50.tv_in1k"`` (downloaded once and cached; it also selects the builder '
+        "options the file was trained with; ``kerasnets.list_pretrained()`` lists them, see "
+        "docs/weights.md); the path of a torchvision/timm ``.safetensors`` (or, with PyTorch, "
+        "``.pth``) file; or the path of a ``.weights.h5`` file saved from this architecture (or "
+        "from the matching ``keras.applications`` model where the docstring says so). "
+        '``"imagenet"`` is an error naming these choices.',
     ),
     Option(
         "input_tensor",
@@ -219,14 +223,32 @@ def _builder(v: Variant, build: Callable[..., Any], arguments: list[Option], def
             bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise TypeError(f"{v.name}() {exc}; its arguments (keyword-only) are: {names}") from None
+        given = dict(bound.arguments)
         bound.apply_defaults()
         values = dict(bound.arguments)
+        if _is_published(values["weights"]):
+            # A published weights name selects the options its file was trained with (e.g.
+            # torchvision's ResNet v1.5 stride); options the caller set must agree with them.
+            from kerasnets.pretrained import builder_options
+
+            chosen = builder_options(v.name, values["weights"], {k: given[k] for k in given if k not in COMMON_NAMES})
+            unknown = sorted(set(chosen) - set(values))
+            if unknown:
+                raise ValueError(
+                    f"{v.name}() has no option {unknown[0]!r}, which the weights {values['weights']!r} need. "
+                    f"Received: weights={values['weights']!r}"
+                )
+            values.update(chosen)
         common = {n: values.pop(n) for n in COMMON_NAMES}
         return build(builder._spec, v.config, common, **values)
 
     builder.__name__ = builder.__qualname__ = v.name
     builder.__signature__ = signature
     return builder
+
+
+def _is_published(weights) -> bool:
+    return isinstance(weights, str) and weights.startswith(("timm/", "torchvision/"))
 
 
 def _text(doc: Doc, v: Variant) -> str:

@@ -60,9 +60,10 @@ _FEATURES = tuple(FeatureInfo(f"pool{i + 1}", w, 2 ** (i + 1)) for i, w in enume
 _PAPER = "Simonyan & Zisserman 2014, Very deep convolutional networks for large-scale image recognition"
 
 
-def _build(spec, config: VGGConfig, common: dict, *, fully_convolutional, dropout):
+def _build(spec, config: VGGConfig, common: dict, *, fully_convolutional, dropout, batch_norm):
     """Build any VGG configuration of ``CONFIGS`` (the family's one builder)."""
     check_bool("fully_convolutional", fully_convolutional)
+    check_bool("batch_norm", batch_norm)
     dropout = check_fraction("dropout", dropout)
     args = prepare(spec, common, fixed_size=not fully_convolutional)
     act = args.activation
@@ -71,6 +72,10 @@ def _build(spec, config: VGGConfig, common: dict, *, fully_convolutional, dropou
     for b, (kernels, width) in enumerate(zip(config.blocks, config.widths), start=1):
         for i, k in enumerate(kernels, start=1):
             x = layers.Conv2D(width, k, padding="same", name=f"conv{b}_{i}")(x)
+            if batch_norm:
+                # Not in the paper (2014 predates batch norm): torchvision's vgg*_bn form, BN
+                # (epsilon 1e-5) between each convolution, which keeps its bias, and its ReLU.
+                x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"conv{b}_{i}_bn")(x)
             x = apply_activation(x, act, f"conv{b}_{i}_act")
             if config.lrn and b == 1 and i == 1:
                 x = LocalResponseNormalization(name="lrn1")(x)
@@ -102,6 +107,12 @@ _OPTIONS = (
         "averaged); any input size >= 224.",
     ),
     Option("dropout", 0.5, "dropout rate after fc6 and fc7 (the paper's 0.5)."),
+    Option(
+        "batch_norm",
+        False,
+        "batch normalisation after every convolution (not in the paper; torchvision's "
+        "``vgg*_bn`` form, whose published weights load with ``weights=\"timm/vgg16_bn.tv_in1k\"``).",
+    ),
 )
 _TV_MACS = "torchvision's published GFLOPS (multiply-adds at 224x224)"
 

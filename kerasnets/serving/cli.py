@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+import kerasnets  # lazy: the registry (and keras) load when the command runs
 from kerasnets.cliargs import non_negative_int, positive_int
 
 __all__ = ["PREPROCESSING_CHOICES", "ModelFileError", "add_export_arguments", "load_model_file", "run_export_command"]
@@ -118,9 +119,7 @@ def run_export_command(args) -> str:
         model = load_model_file(args.model)
         mode = None if preprocessing in ("auto", "none") else preprocessing
     else:
-        from kerasnets._registry import get_model, get_spec
-
-        spec = get_spec(args.model)
+        spec = kerasnets.get_spec(args.model)
         kwargs = {}
         if args.weights is not None:
             kwargs["weights"] = args.weights
@@ -131,7 +130,7 @@ def run_export_command(args) -> str:
         # `preprocessing` is the registry's record of the mode the model was trained with (where known).
         auto = getattr(spec, "preprocessing", None)
         mode = auto if preprocessing == "auto" else (None if preprocessing == "none" else preprocessing)
-        model = get_model(args.model, **kwargs)
+        model = kerasnets.get_model(args.model, **kwargs)
     return export_saved_model(
         model,
         args.out,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kerasnets
-from kerasnets._registry import get_spec
+from kerasnets.models import get_spec
 from kerasnets.models import densenet as D
 from kerasnets.summary import count
 

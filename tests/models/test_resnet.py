@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kerasnets
-from kerasnets._registry import get_spec
+from kerasnets.models import get_spec
 from kerasnets.layers import ZeroPadChannels
 from kerasnets.models import resnet as R
 from kerasnets.summary import count

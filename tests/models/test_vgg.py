@@ -58,3 +58,14 @@ def test_registry_record():
     spec = kerasnets.get_spec("vgg16")
     assert spec.fixed_size and spec.preprocessing == "caffe"
     assert [f.layer for f in spec.features] == ["pool1", "pool2", "pool3", "pool4", "pool5"]
+
+
+def test_batch_norm_option_is_torchvisions_vgg_bn_count():
+    # torchvision vgg16_bn: 138,365,992 = vgg16's 138,357,544 + gamma and beta of the 4,224
+    # convolution channels (64*2 + 128*2 + 256*3 + 512*6); the moving statistics are not trainable.
+    model = kerasnets.vgg16(batch_norm=True)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == 138_357_544 + 2 * 4224 == 138_365_992
+    assert [l.name for l in model.layers][1:5] == ["conv1_1", "conv1_1_bn", "conv1_1_act", "conv1_2"]
+    with pytest.raises(TypeError, match=r"batch_norm"):
+        kerasnets.vgg11(batch_norm="yes")
