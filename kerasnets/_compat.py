@@ -1,0 +1,178 @@
+"""The one place where kerasnets touches private Keras API.
+
+Keras 3 keeps the functional graph (which layer produced a tensor, the call nodes of a layer, a
+Sequential's inner functional model, recursive sub-layer lists) and the tf.data-capable preprocessing
+base class out of its public namespace. kerasnets needs them to walk graphs (the MAC counter, the
+dense-evaluation head, export's softmax detection) and to write augmentation layers that run inside
+``tf.data`` under every backend. Every such use goes through a function here, each with a comment
+saying what public API is missing, so that a Keras upgrade breaks in exactly one module and
+``tests/test_compat.py`` says which name changed.
+
+Every helper raises :class:`KerasInternalsChanged` (a ``RuntimeError``) naming the private attribute
+and the installed Keras version when that attribute is gone, instead of an ``AttributeError`` deep
+inside a caller. Wrong *user* input (a NumPy array where a symbolic tensor is needed) raises
+``TypeError`` with the usual ``Received:`` wording.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import keras
+
+__all__ = [
+    "KerasInternalsChanged",
+    "KerasHistory",
+    "keras_history",
+    "inbound_nodes",
+    "node_input_tensors",
+    "node_output_tensors",
+    "nodes_by_depth",
+    "is_functional",
+    "sequential_functional",
+    "sublayers",
+    "DataLayer",
+]
+
+
+class KerasInternalsChanged(RuntimeError):
+    """A private Keras attribute kerasnets relies on is missing (Keras changed its internals)."""
+
+
+def _missing(what: str, owner: Any) -> KerasInternalsChanged:
+    return KerasInternalsChanged(
+        f"kerasnets relies on the private Keras attribute {what} (see kerasnets/_compat.py), which "
+        f"{type(owner).__name__} no longer has in keras {keras.__version__}; kerasnets needs updating "
+        "for this Keras version."
+    )
+
+
+class KerasHistory(NamedTuple):
+    """Where a symbolic tensor came from: the producing operation and the call/output indices."""
+
+    operation: Any
+    node_index: int
+    tensor_index: int
+
+
+def keras_history(tensor: Any) -> KerasHistory:
+    """``(operation, node_index, tensor_index)`` of a symbolic tensor of a functional graph.
+
+    Why private: Keras 3 records the producer of a ``keras.KerasTensor`` only in
+    ``tensor._keras_history``; there is no public accessor (``layer.output`` goes the other way,
+    from a layer to its tensor, and is ambiguous for layers called more than once).
+
+    Raises:
+        TypeError: ``tensor`` is not a symbolic tensor produced inside a functional graph.
+    """
+    if not isinstance(tensor, keras.KerasTensor):
+        raise TypeError(
+            "Expected a symbolic keras.KerasTensor from a functional model (e.g. model.outputs[0]). "
+            f"Received: tensor={type(tensor).__name__}"
+        )
+    # A KerasTensor gets ``_keras_history`` only when an operation (or keras.Input) produces it.
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        raise TypeError(
+            "The tensor was not produced by a Keras layer or keras.Input (it has no graph history). "
+            f"Received: tensor={tensor!r}"
+        )
+    operation, node_index, tensor_index = history
+    return KerasHistory(operation, int(node_index), int(tensor_index))
+
+
+def inbound_nodes(layer: Any) -> list:
+    """The call nodes of ``layer`` (one per call in a functional graph), oldest first.
+
+    Why private: Keras 2 had ``layer.inbound_nodes`` / ``get_input_at(i)``; Keras 3 kept only
+    ``layer._inbound_nodes``. ``layer.input`` is public but only for a single call.
+    """
+    if not isinstance(layer, keras.Operation):
+        raise TypeError(f"Expected a Keras layer or operation. Received: layer={type(layer).__name__}")
+    try:
+        return list(layer._inbound_nodes)
+    except AttributeError:
+        raise _missing("Operation._inbound_nodes", layer) from None
+
+
+def node_input_tensors(node: Any) -> list:
+    """The symbolic input tensors of a call node (flattened, in call order).
+
+    Why here: ``Node`` (keras.src.ops.node) is not exported, so its attributes are not public API
+    even though the attribute itself has no underscore.
+    """
+    try:
+        return list(node.input_tensors)
+    except AttributeError:
+        raise _missing("Node.input_tensors", node) from None
+
+
+def node_output_tensors(node: Any) -> list:
+    """The symbolic output tensors of a call node (flattened). Private for the same reason as above."""
+    try:
+        return list(node.outputs)
+    except AttributeError:
+        raise _missing("Node.outputs", node) from None
+
+
+def is_functional(model: Any) -> bool:
+    """True for a functional graph model (``keras.Model(inputs, outputs)``, a builder's result).
+
+    Why private: the class ``Functional`` lives in ``keras.src.models.functional`` and is not
+    exported; a public ``keras.Model`` may be functional or subclassed. We test the attributes a
+    functional graph carries instead of importing the class.
+    """
+    return (
+        isinstance(model, keras.Model)
+        and not isinstance(model, keras.Sequential)
+        and getattr(model, "_nodes_by_depth", None) is not None
+        and getattr(model, "_inputs_struct", None) is not None
+    )
+
+
+def nodes_by_depth(model: Any) -> dict[int, list]:
+    """``{depth: [node, ...]}`` of a functional model (depth 0 = the output nodes).
+
+    Why private: the topologically sorted call nodes are only in ``Functional._nodes_by_depth``;
+    the public ``model.operations`` lists each layer once, not each call of a shared layer.
+    """
+    try:
+        return dict(model._nodes_by_depth)
+    except AttributeError:
+        raise _missing("Functional._nodes_by_depth", model) from None
+
+
+def sequential_functional(model: Any) -> Any:
+    """The functional model a built ``keras.Sequential`` wraps, or ``None`` when it is not built.
+
+    Why private: Sequential builds a ``Functional`` graph in ``model._functional`` once its input
+    shape is known; the public API exposes its layers but not that graph's nodes.
+    """
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(f"Expected a keras.Sequential model. Received: model={type(model).__name__}")
+    if not hasattr(model, "_functional"):  # set (to None) in Sequential.__init__
+        raise _missing("Sequential._functional", model)
+    return model._functional
+
+
+def sublayers(layer: Any, *, recursive: bool = True) -> list:
+    """Every layer inside ``layer`` (not ``layer`` itself), nested models and layers included.
+
+    Why private: ``model.layers`` lists only the direct children of a model, and plain layers have
+    no public list of the layers they track; Keras itself uses ``_flatten_layers``.
+    """
+    try:
+        flatten = layer._flatten_layers
+    except AttributeError:
+        raise _missing("Layer._flatten_layers", layer) from None
+    return list(flatten(include_self=False, recursive=recursive))
+
+
+# DataLayer: the base class of Keras' own random preprocessing layers. A subclass writes its ``call``
+# against ``self.backend`` (keras ops of the *active* backend, switched to TensorFlow inside a
+# tf.data graph), so one layer runs in a model and in ``dataset.map`` under JAX, TF or Torch.
+# Why private: Keras 3 exports the concrete preprocessing layers, not their base class.
+try:  # Keras >= 3.9
+    from keras.src.layers.preprocessing.data_layer import DataLayer
+except ImportError:  # pragma: no cover - Keras 3.0 - 3.8
+    from keras.src.layers.preprocessing.tf_data_layer import TFDataLayer as DataLayer
