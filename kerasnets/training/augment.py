@@ -35,10 +35,7 @@ from kerasnets._validation import (
     check_positive_number,
 )
 
-try:  # Keras >= 3.9
-    from keras.src.layers.preprocessing.data_layer import DataLayer as _DataLayer
-except ImportError:  # pragma: no cover - older Keras 3
-    from keras.src.layers.preprocessing.tf_data_layer import TFDataLayer as _DataLayer
+from kerasnets._compat import DataLayer as _DataLayer
 
 __all__ = [
     "IMAGENET_PCA_EIGENVALUES",
