@@ -161,3 +161,14 @@ def _make_split_archive(tmp_path):
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(root, arcname=".")
     return archive
+
+
+def test_require_tensorflow_names_the_feature(monkeypatch):
+    from kerasnets import _tf
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now raises ImportError
+    with pytest.raises(_tf.TensorFlowRequiredError, match=r"^SavedModel export needs TensorFlow.*pip install tensorflow.*or use X\."):
+        _tf.require_tensorflow("SavedModel export", alternative="use X")
+    assert _tf.tensorflow_available() is False
+    with pytest.raises(TypeError, match="Received: feature=''"):
+        _tf.require_tensorflow("")
