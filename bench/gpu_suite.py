@@ -364,7 +364,7 @@ def cifar_part(settings: dict, archive: str | None, log) -> dict:
     result.update(epochs=epochs, iterations=iterations, boundaries=list(boundaries), compressed=compressed,
                   batch_size=batch,
                   schedule=("the paper's: LR 0.1, /10 at 32k and 48k, 64k iterations" if not compressed else
-                            f"compressed to {iterations} iterations ({iterations / PAPER_ITERATIONS:.0%} of the "
+                            f"compressed to {iterations} iterations ({iterations / PAPER_ITERATIONS:.1%} of the "
                             f"paper's 64k), LR 0.1 /10 at {boundaries[0]} and {boundaries[1]} (50% and 75%, "
                             "as 32k/48k of 64k)"))
     log(json.dumps({k: v for k, v in result.items() if k != "classes"}))
