@@ -27,9 +27,11 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from typing import Any
 
@@ -37,6 +39,7 @@ from kerasnets._validation import check_choice, check_positive_int
 
 __all__ = [
     "STRATEGIES",
+    "NoDistribution",
     "get_strategy",
     "make_tf_config",
     "read_tf_config",
@@ -52,9 +55,36 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 _COMMUNICATION = ("auto", "ring", "nccl")
 
 
-def _tf(*, need_tf_backend: bool = True):
+class NoDistribution:
+    """The ``"default"`` strategy under a backend other than TensorFlow: one replica, a no-op scope.
+
+    It has the parts of ``tf.distribute.Strategy`` that single-process code uses
+    (``scope()``, ``num_replicas_in_sync``), so code written for strategies (``apps.mnist``)
+    runs unchanged under JAX or PyTorch, in a Python without TensorFlow too. Distribution
+    under JAX is ``keras.distribution`` (docs/scaling.md).
+    """
+
+    num_replicas_in_sync = 1
+    extended = None
+
+    def scope(self):
+        """A no-op context manager (``with strategy.scope(): ...``)."""
+        return contextlib.nullcontext(self)
+
+    def __repr__(self) -> str:
+        return "NoDistribution()"
+
+
+def _tf_loaded() -> bool:
+    # Nothing from TensorFlow (a tf.distribute strategy, a tf.data.Dataset) can exist unless
+    # tensorflow has been imported, so the checks below need not import it to say "no".
+    return sys.modules.get("tensorflow") is not None
+
+
+def _tf(*, need_tf_backend: bool = True, feature: str = "kerasnets.distribute (tf.distribute)"):
     import keras
-    import tensorflow as tf
+
+    from kerasnets._tf import require_tensorflow
 
     if need_tf_backend and keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -62,7 +92,9 @@ def _tf(*, need_tf_backend: bool = True):
             "keras.distribution.DataParallel (docs/scaling.md). "
             f"Received: backend={keras.backend.backend()!r}"
         )
-    return tf
+    return require_tensorflow(
+        feature, alternative="with JAX use keras.distribution.DataParallel (docs/scaling.md)"
+    )
 
 
 def make_tf_config(workers: list[str], index: int, *, task_type: str = "worker") -> str:
@@ -138,6 +170,8 @@ def get_strategy(name: str = "default", *, devices: list[str] | None = None, com
 
     Returns:
         A ``tf.distribute.Strategy``; build and compile the model in ``strategy.scope()``.
+        ``"default"`` under a backend other than TensorFlow returns :class:`NoDistribution`
+        (a no-op scope, one replica), which needs no TensorFlow.
 
     Raises:
         ValueError: unknown name or communication, missing/bad ``TF_CONFIG``, or
@@ -155,10 +189,14 @@ def get_strategy(name: str = "default", *, devices: list[str] | None = None, com
     check_choice("strategy", name, STRATEGIES)
     check_choice("communication", communication, _COMMUNICATION)
     # The default strategy is a no-op scope, so code written for strategies (apps.mnist)
-    # also runs on the JAX backend with it; real distribution needs TensorFlow.
-    tf = _tf(need_tf_backend=name != "default")
+    # also runs on the JAX backend with it, without TensorFlow; real distribution needs TensorFlow.
     if name == "default":
-        return tf.distribute.get_strategy()
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            return NoDistribution()
+        return _tf(need_tf_backend=False).distribute.get_strategy()
+    tf = _tf(feature=f"strategy={name!r} (tf.distribute)")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
     read_tf_config()
@@ -186,6 +224,8 @@ def is_chief(strategy: Any = None) -> bool:
         strategy: the strategy in use (default: the current one).
     """
     if strategy is None:
+        if not _tf_loaded():
+            return True
         strategy = _tf(need_tf_backend=False).distribute.get_strategy()
     task_type, task_id = _task(strategy)
     if task_type is None:
@@ -245,15 +285,24 @@ def shard_by_data(dataset):
 
     ``MultiWorkerMirroredStrategy`` shards input by file by default, which fails for
     in-memory data (``from_tensor_slices``); sharding by data gives each worker a
-    disjoint 1/num_workers of every global batch.
+    disjoint 1/num_workers of every global batch. Anything that is not a
+    ``tf.data.Dataset`` (NumPy arrays, a ``keras.utils.PyDataset`` under JAX) is
+    returned unchanged: it is read by one process, so there is nothing to shard.
     """
-    tf = _tf(need_tf_backend=False)  # tf.data options only: fine under any Keras backend
+    if not _tf_loaded():
+        return dataset
+    # tf.data options only: fine under any Keras backend, but TensorFlow must be importable.
+    tf = _tf(need_tf_backend=False, feature="shard_by_data (tf.data)")
+    if not isinstance(dataset, tf.data.Dataset):
+        return dataset
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
 
 
 def _multi_worker(strategy) -> bool:
+    if isinstance(strategy, NoDistribution) or not _tf_loaded():
+        return False
     tf = _tf(need_tf_backend=False)
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 

@@ -1,16 +1,19 @@
-"""Run under KERAS_BACKEND=jax by tests/test_jax_backend.py: every family trains with XLA.
+"""Run under KERAS_BACKEND=jax by tests/test_no_tensorflow.py and tests/test_jax_backend.py.
 
 Usage: KERAS_BACKEND=jax python tests/jax_backend_check.py OUT.json [--steps N] [--max-fit-layers L]
-       [--mnist-app RUN_DIR]
+       [--block-tensorflow] [--no-families] [--library IMAGE_DIR] [--mnist-app RUN_DIR]
 
 Builds the smallest model of every registered family at a small input size
-(tests/family_models.py), takes N ``fit`` steps on one fixed batch with
-``jit_compile=True`` (JAX compiles the whole train step with XLA) and records the
-per-step losses. With --mnist-app, also trains the MNIST app for one short epoch
-through its public ``apps.mnist.train.train``. Results go to OUT.json; the test
-asserts on them.
+(tests/family_models.py), counts it with ``kerasnets.summary``, takes N ``fit`` steps on one
+fixed batch with ``jit_compile=True`` (JAX compiles the whole train step with XLA) and records
+the per-step losses. With --block-tensorflow, ``import tensorflow`` raises ImportError in this
+process (a meta-path finder installed before anything is imported), as on the GPU machine.
+With --library, also checks a training recipe, kerasnets.data, kerasnets.distribute and
+kerasnets._tf (tests/test_no_tensorflow.py). With --mnist-app, also trains the MNIST app for one short epoch through its public
+``apps.mnist.train.train``. Results go to OUT.json; the tests assert on them.
 """
 
+import importlib.abc
 import json
 import os
 import sys
@@ -23,6 +26,29 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 
+class BlockTensorFlow(importlib.abc.MetaPathFinder):
+    """Makes ``import tensorflow`` (and ``tensorflow.*``, ``tensorflow_*``) raise ImportError."""
+
+    @staticmethod
+    def blocked(name: str) -> bool:
+        return name == "tensorflow" or name.startswith(("tensorflow.", "tensorflow_"))
+
+    def find_spec(self, name, path=None, target=None):
+        if self.blocked(name):
+            raise ImportError(f"No module named {name!r} (tensorflow is blocked in this process)")
+        return None
+
+    @classmethod
+    def install(cls) -> None:
+        sys.meta_path.insert(0, cls())
+        for name in [m for m in sys.modules if cls.blocked(m)]:
+            del sys.modules[name]
+
+    @classmethod
+    def loaded(cls) -> list[str]:
+        return sorted(m for m in sys.modules if cls.blocked(m))
+
+
 def check_families(steps: int, max_fit_layers: int | None) -> list[dict]:
     """Per family: build, one eager forward pass, then ``steps`` jit-compiled fit steps.
 
@@ -32,6 +58,7 @@ def check_families(steps: int, max_fit_layers: int | None) -> list[dict]:
     import keras
     import numpy as np
 
+    import kerasnets
     from family_models import CLASSES, small_classifier, smallest_per_family
 
     results = []
@@ -42,6 +69,8 @@ def check_families(steps: int, max_fit_layers: int | None) -> list[dict]:
             keras.utils.set_random_seed(0)
             model = small_classifier(name, side)
             entry["layers"] = len(model.layers)
+            counted = kerasnets.summary(model, print_output=False)
+            entry.update(params=int(counted.params), keras_params=int(model.count_params()), macs=int(counted.macs))
             rng = np.random.default_rng(0)
             x = rng.uniform(0, 1, (8, *model.input_shape[1:])).astype("float32")
             y = rng.integers(0, CLASSES, 8)
@@ -60,6 +89,49 @@ def check_families(steps: int, max_fit_layers: int | None) -> list[dict]:
         results.append(entry)
         print(json.dumps(entry)[:300], flush=True)
     return results
+
+
+def check_library(image_dir: str) -> dict:
+    """kerasnets.training / .data / .distribute / ._tf outside model building (see test_no_tensorflow)."""
+    import keras
+    import numpy as np
+
+    import kerasnets.data
+    import kerasnets.training
+    from kerasnets import distribute
+    from kerasnets._tf import TensorFlowRequiredError, require_tensorflow
+
+    out = {}
+    # A recipe's optimiser, schedule, loss and augmentation, trained with XLA.
+    keras.utils.set_random_seed(0)
+    r = kerasnets.training.recipe("resnet_cifar", boundaries=(2, 4), seed=0)
+    net = kerasnets.resnet20(input_shape=(32, 32, 3), classes=10)
+    inputs = keras.Input((32, 32, 3))
+    trainer = keras.Model(inputs, net(r.augmentation(inputs)))
+    trainer.compile(**r.compile_kwargs, jit_compile=True)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    history = trainer.fit(x, rng.integers(0, 10, 8), batch_size=8, epochs=3, verbose=0)
+    out["recipe"] = {"optimizer": type(trainer.optimizer).__name__, "loss": history.history["loss"],
+                     "iterations": int(keras.ops.convert_to_numpy(trainer.optimizer.iterations))}
+    augmented = keras.ops.convert_to_numpy(r.augmentation(x[:4], training=True))
+    out["augment"] = {"shape": list(augmented.shape), "changed": bool(np.any(augmented != x[:4]))}
+    images, labels, names = kerasnets.data.load_image_folder(image_dir)
+    out["image_folder"] = {"shape": list(images.shape), "labels": labels.tolist(), "names": names}
+    strategy = distribute.get_strategy("default")
+    with strategy.scope():
+        pass
+    out["default_strategy"] = [type(strategy).__name__, strategy.num_replicas_in_sync,
+                               distribute.is_chief(strategy), distribute.shard_by_data("same") == "same"]
+    try:
+        distribute.get_strategy("mirrored")
+    except ValueError as err:
+        out["mirrored"] = str(err)
+    try:
+        require_tensorflow("SavedModel export")
+    except TensorFlowRequiredError as err:
+        out["require_tensorflow"] = str(err)
+    return out
 
 
 def check_mnist_app(run_dir: str) -> dict:
@@ -83,16 +155,30 @@ def main():
     args = sys.argv[2:]
     steps = int(args[args.index("--steps") + 1]) if "--steps" in args else 5
     max_fit_layers = int(args[args.index("--max-fit-layers") + 1]) if "--max-fit-layers" in args else None
+    report = {"tensorflow_blocked": "--block-tensorflow" in args}
+    if report["tensorflow_blocked"]:
+        BlockTensorFlow.install()
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError as err:
+            report["tensorflow_import"] = str(err)
     import keras
 
-    report = {"backend": keras.backend.backend()}
+    report["backend"] = keras.backend.backend()
     import jax
 
     report["jax_version"] = jax.__version__
     report["jax_device"] = jax.default_backend()
-    report["families"] = check_families(steps, max_fit_layers)
+    if "--no-families" not in args:
+        report["families"] = check_families(steps, max_fit_layers)
+    if "--library" in args:
+        try:
+            report["library"] = check_library(args[args.index("--library") + 1])
+        except Exception:
+            report["library"] = {"error": traceback.format_exc()}
     if "--mnist-app" in args:
         report["mnist_app"] = check_mnist_app(args[args.index("--mnist-app") + 1])
+    report["tensorflow_modules_loaded"] = BlockTensorFlow.loaded()
     with open(out, "w") as f:
         json.dump(report, f, indent=2)
 

@@ -178,3 +178,18 @@ def test_non_chief_scratch_paths_are_per_run(monkeypatch, tmp_path):
     assert a != b and os.path.basename(a) == os.path.basename(b) == "run"
     assert a == D.worker_filepath(str(tmp_path / "a" / "run"), object())  # stable across restarts
     assert os.sep + "worker_1" + os.sep in a and not a.startswith(str(tmp_path))
+
+
+def test_no_distribution_and_non_tf_inputs(monkeypatch):
+    # Under a non-TF backend "default" is a no-op NoDistribution; shard_by_data passes through
+    # anything that is not a tf.data.Dataset (NumPy arrays, PyDataset) unchanged.
+    strategy = D.NoDistribution()
+    with strategy.scope() as scoped:
+        assert scoped is strategy
+    assert strategy.num_replicas_in_sync == 1 and D.is_chief(strategy)
+    assert D.worker_filepath("/x/w.h5", strategy) == "/x/w.h5"
+    assert D.check_workers_agree("step", 7, strategy) == 7
+    data = np.zeros((2, 3))
+    assert D.shard_by_data(data) is data
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    assert isinstance(D.get_strategy("default"), D.NoDistribution)

@@ -35,10 +35,7 @@ from kerasnets._validation import (
     check_positive_number,
 )
 
-try:  # Keras >= 3.9
-    from keras.src.layers.preprocessing.data_layer import DataLayer as _DataLayer
-except ImportError:  # pragma: no cover - older Keras 3
-    from keras.src.layers.preprocessing.tf_data_layer import TFDataLayer as _DataLayer
+from kerasnets._compat import DataLayer as _DataLayer
 
 __all__ = [
     "IMAGENET_PCA_EIGENVALUES",
@@ -46,6 +43,7 @@ __all__ = [
     "rgb_pca",
     "pca_lighting",
     "PCALighting",
+    "RandomPadCrop",
     "ScaleJitter",
     "RandomResizedCrop",
     "alexnet_augmentation",
@@ -389,6 +387,79 @@ class _RandomCropLayer(_DataLayer):
 
 
 @keras.saving.register_keras_serializable(package="kerasnets")
+class RandomPadCrop(_DataLayer):
+    """Zero-pad each side by ``padding``, then crop a random ``crop_size`` window, per image.
+
+    ResNet's CIFAR augmentation (He et al. 2015, section 4.2): "4 pixels are padded on each side,
+    and a 32x32 crop is randomly sampled from the padded image". Each image of a batch gets its own
+    integer offset. At inference (``training=False``) the centre window is taken, which is the
+    image itself when ``crop_size`` is the input size, so the layer can sit in front of a model
+    used for ``fit`` (Keras's ``RandomCrop`` returns the padded image unchanged at inference,
+    which then no longer fits the model). Backend-agnostic and usable inside ``tf.data``.
+
+    Args:
+        padding: zero padding per side (pixels).
+        crop_size: ``(height, width)`` or an int; ``None`` crops the input's own size.
+        seed: integer seed.
+
+    Examples:
+        >>> import numpy as np
+        >>> RandomPadCrop(4, seed=0)(np.ones((2, 32, 32, 3)), training=True).shape
+        (2, 32, 32, 3)
+    """
+
+    def __init__(self, padding: int = 4, crop_size: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = check_positive_int("padding", padding, minimum=0)
+        if isinstance(crop_size, int) and not isinstance(crop_size, bool):
+            crop_size = (crop_size, crop_size)
+        if crop_size is not None and (not isinstance(crop_size, (tuple, list)) or len(crop_size) != 2):
+            raise ValueError(f"`crop_size` must be None, an int or a (height, width) pair. Received: crop_size={crop_size!r}")
+        self.crop_size = None if crop_size is None else tuple(check_positive_int("crop_size", c) for c in crop_size)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool = True) -> Any:
+        b = self.backend
+        unbatched = len(inputs.shape) == 3
+        images = b.numpy.expand_dims(inputs, 0) if unbatched else inputs
+        p = self.padding
+        height, width = (images.shape[1], images.shape[2]) if self.crop_size is None else self.crop_size
+        if height is None or width is None:
+            dyn = b.shape(images)
+            height, width = dyn[1], dyn[2]
+        padded = b.numpy.pad(images, [[0, 0], [p, p], [p, p], [0, 0]], mode="constant") if p else images
+        dyn = b.shape(padded)
+        room_h = b.cast(dyn[1] - height, "float32")
+        room_w = b.cast(dyn[2] - width, "float32")
+        if training:
+            seed = self._get_seed_generator(b._backend)
+            u = b.random.uniform((dyn[0], 2), minval=0.0, maxval=1.0, dtype="float32", seed=seed)
+            # floor(u * (room + 1)) is uniform over 0..room; the minimum guards u == 1.
+            top = b.numpy.minimum(b.numpy.floor(u[:, 0] * (room_h + 1.0)), room_h)
+            left = b.numpy.minimum(b.numpy.floor(u[:, 1] * (room_w + 1.0)), room_w)
+        else:
+            top = b.numpy.zeros((dyn[0],), "float32") + b.numpy.floor(room_h / 2.0)
+            left = b.numpy.zeros((dyn[0],), "float32") + b.numpy.floor(room_w / 2.0)
+        rows = b.cast(top, "int32")[:, None] + b.numpy.arange(height, dtype="int32")[None, :]
+        cols = b.cast(left, "int32")[:, None] + b.numpy.arange(width, dtype="int32")[None, :]
+        out = b.numpy.take_along_axis(padded, rows[:, :, None, None], axis=1)
+        out = b.numpy.take_along_axis(out, cols[:, None, :, None], axis=2)
+        return out[0] if unbatched else out
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self.crop_size is None:
+            return tuple(input_shape)
+        return (*input_shape[:-3], *self.crop_size, input_shape[-1])
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"padding": self.padding, "crop_size": None if self.crop_size is None else list(self.crop_size),
+                       "seed": self.seed})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasnets")
 class ScaleJitter(_RandomCropLayer):
     """VGG's training-scale augmentation: isotropic rescale to S, then a random crop.
 
@@ -684,7 +755,9 @@ def cifar_augmentation(*, padding: int = 4, crop_size: int = 32, seed: int | Non
         seed: integer seed.
 
     Returns:
-        ``keras.Sequential`` named ``cifar_augmentation``.
+        ``keras.Sequential`` named ``cifar_augmentation``: :class:`RandomPadCrop` then a random
+        horizontal flip. At inference it is the identity (for ``crop_size`` equal to the image
+        side), so it can be put in front of a model for ``fit``.
 
     Examples:
         >>> import numpy as np
@@ -695,8 +768,7 @@ def cifar_augmentation(*, padding: int = 4, crop_size: int = 32, seed: int | Non
     crop_size = check_positive_int("crop_size", crop_size)
     return keras.Sequential(
         [
-            keras.layers.ZeroPadding2D(padding, name="pad"),
-            keras.layers.RandomCrop(crop_size, crop_size, seed=_derived(seed, 0), name="random_crop"),
+            RandomPadCrop(padding, crop_size, seed=_derived(seed, 0), name="pad_random_crop"),
             keras.layers.RandomFlip("horizontal", seed=_derived(seed, 1), name="random_flip"),
         ],
         name="cifar_augmentation",

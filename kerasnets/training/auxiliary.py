@@ -19,13 +19,14 @@ from typing import Any
 
 import keras
 
+from kerasnets._compat import keras_history
 from kerasnets._validation import check_positive_number
 
 __all__ = ["aux_compile_kwargs", "compile_with_aux_losses", "strip_aux_heads", "replicate_targets"]
 
 
 def _output_names(model: keras.Model) -> list[str]:
-    return [t._keras_history.operation.name for t in model.outputs]
+    return [keras_history(t).operation.name for t in model.outputs]
 
 
 def _main_index(model: keras.Model, main_output: int | str | None) -> int:

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasnets._compat import inbound_nodes, keras_history, node_input_tensors
 from kerasnets._validation import check_bool, check_choice, check_positive_int
 
 __all__ = [
@@ -396,16 +397,17 @@ def _head_chain(model: keras.Model) -> tuple[Any, list]:
     chain = []
     tensor = model.outputs[0]
     while True:
-        operation, node_index, _ = tensor._keras_history
-        if isinstance(operation, keras.layers.InputLayer) or not operation._inbound_nodes:
+        operation, node_index, _ = keras_history(tensor)
+        nodes = inbound_nodes(operation)
+        if isinstance(operation, keras.layers.InputLayer) or not nodes:
             raise ValueError(
                 "`model` must end in Flatten followed by Dense layers (AlexNet/VGG-style head); "
                 f"no Flatten layer found before the output. Received: model={model.name!r}"
             )
-        node = operation._inbound_nodes[node_index]
+        node_inputs = node_input_tensors(nodes[node_index])
         if isinstance(operation, keras.layers.Flatten):
-            return node.input_tensors[0], chain[::-1]
-        if len(node.input_tensors) != 1 or isinstance(operation, keras.Model):
+            return node_inputs[0], chain[::-1]
+        if len(node_inputs) != 1 or isinstance(operation, keras.Model):
             raise ValueError(
                 "The head after Flatten must be a chain of single-input layers. "
                 f"Received: layer {operation.name!r} ({type(operation).__name__})"
@@ -416,7 +418,7 @@ def _head_chain(model: keras.Model) -> tuple[Any, list]:
                 f"evaluation. Received: layer {operation.name!r} ({type(operation).__name__})"
             )
         chain.append(operation)
-        tensor = node.input_tensors[0]
+        tensor = node_inputs[0]
 
 
 def to_fully_convolutional(

@@ -212,3 +212,37 @@ def test_layers_serialize_inside_a_model(tmp_path):
     assert loaded.get_layer("lighting").get_config()["eigenvalues"] == list(IMAGENET_PCA_EIGENVALUES)
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-4)
+
+
+def test_random_pad_crop_takes_a_window_of_the_padded_image_per_image():
+    from kerasnets.training import RandomPadCrop
+
+    x = (np.arange(8 * 6 * 6, dtype="float32").reshape(8, 6, 6, 1) + 1.0)
+    layer = RandomPadCrop(2, seed=0)
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    padded = np.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]])
+    offsets = []
+    for i in range(len(x)):
+        hits = [(a, b) for a in range(5) for b in range(5) if (padded[i, a:a + 6, b:b + 6] == out[i]).all()]
+        assert hits, f"image {i} is not a 6x6 window of its padded image"
+        offsets.append(hits[0])
+    assert len(set(offsets)) > 1  # each image gets its own offset
+    # Inference: the centre window, i.e. the image itself.
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
+    assert RandomPadCrop.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="Received: crop_size='big'"):
+        RandomPadCrop(4, crop_size="big")
+
+
+def test_cifar_augmentation_is_the_identity_at_inference_so_it_fits_in_front_of_a_model():
+    x = np.random.default_rng(0).uniform(0, 1, (4, 32, 32, 3)).astype("float32")
+    aug = cifar_augmentation(seed=0)
+    assert [layer.name for layer in aug.layers] == ["pad_random_crop", "random_flip"]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(aug(x, training=False)), x)
+    inputs = keras.Input((32, 32, 3))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(aug(inputs)))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    history = model.fit(x, np.arange(4), batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.predict(x, verbose=0).shape == (4, 10)
