@@ -498,4 +498,12 @@ def run_main(fn: Callable[[Sequence[str] | None], int | None], argv: Sequence[st
             raise
         print(f"{prog}: error: {_error_text(err)}", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as err:
+        # kerasnets._tf.TensorFlowRequiredError (matched by name: this module imports nothing of
+        # kerasnets): a TensorFlow-only feature asked for where TensorFlow is absent. Its message
+        # names the feature and the way out. Any other ImportError is a bug: traceback.
+        if debug or type(err).__name__ != "TensorFlowRequiredError":
+            raise
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK if status is None else int(status)

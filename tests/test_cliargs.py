@@ -327,3 +327,20 @@ def test_run_main_quiet_import_still_reports_import_errors(tmp_path):
     result = subprocess.run([sys.executable, "-c", _standalone(body)], capture_output=True, text=True, env=env, timeout=60)
     assert "C++ noise" not in result.stderr
     assert "ImportError: libfoo.so missing" in result.stderr  # a real failure is not hidden
+
+
+def test_run_main_reports_a_missing_tensorflow_as_a_usage_error(capsys):
+    from kerasnets._tf import TensorFlowRequiredError
+    from kerasnets.cliargs import run_main
+
+    def needs_tf(argv):
+        raise TensorFlowRequiredError("SavedModel export needs TensorFlow: pip install tensorflow")
+
+    assert run_main(needs_tf, [], prog="demo") == 2
+    assert capsys.readouterr().err == "demo: error: SavedModel export needs TensorFlow: pip install tensorflow\n"
+
+    def broken(argv):
+        raise ImportError("a real bug")
+
+    with pytest.raises(ImportError, match="a real bug"):
+        run_main(broken, [], prog="demo")
