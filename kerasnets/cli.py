@@ -115,6 +115,40 @@ def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
         "pattern", nargs="?", default=None, metavar="PATTERN", help="shell-style pattern, e.g. 'resnet*' (quote it)"
     )
     parser.add_argument("--family", default=None, choices=_index.families(), metavar="FAMILY", help="keep one family")
+    parser.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="list the published ImageNet weights names instead (weights=NAME), with their top-1 and preprocessing",
+    )
+
+
+def _run_list_pretrained(args) -> int:
+    import fnmatch
+
+    from rich.table import Table
+
+    from kerasnets import _index
+    from kerasnets.pretrained.sources import PRETRAINED
+
+    entries = [
+        e
+        for e in PRETRAINED.values()
+        if (args.pattern is None or fnmatch.fnmatch(e.model, args.pattern) or fnmatch.fnmatch(e.name, args.pattern))
+        and (args.family is None or _index.models()[e.model]["family"] == args.family)
+    ]
+    if not entries:
+        raise UsageError(
+            f"argument PATTERN: no published weights match {args.pattern!r} "
+            f"(`kerasnets list --pretrained` shows all {len(PRETRAINED)})"
+        )
+    table = Table(title=f"{len(entries)} published ImageNet weights (docs/weights.md)")
+    for col in ("weights=", "Model", "Options", "Top-1", "Top-5", "Preprocessing", "File"):
+        table.add_column(col, justify="right" if col.startswith("Top") else "left", no_wrap=True)
+    for e in sorted(entries, key=lambda e: (e.model, e.name)):
+        options = ", ".join(f"{k}={v!r}" for k, v in e.options.items()) or "-"
+        table.add_row(e.name, e.model, options, f"{e.top1:.3f}", f"{e.top5:.3f}", e.preprocessing, e.file_format)
+    _print(table)
+    return 0
 
 
 def _run_list(args) -> int:
@@ -122,6 +156,8 @@ def _run_list(args) -> int:
 
     from kerasnets import _index
 
+    if args.pretrained:
+        return _run_list_pretrained(args)
     names = _index.match(args.pattern, family=args.family)
     if not names:
         where = f" of family {args.family!r}" if args.family else ""
@@ -243,6 +279,7 @@ SUBCOMMANDS: list[Subcommand] = [
             "kerasnets list",
             "kerasnets list 'resnet*'",
             "kerasnets list --family inception",
+            "kerasnets list --pretrained 'resnet*'",
         ),
     ),
     Subcommand(

@@ -331,3 +331,12 @@ def test_real_process_summary_has_no_startup_noise():
     assert result.returncode == 0
     assert result.stderr == ""
     assert result.stdout.splitlines()[-1].startswith("TOTAL,")
+
+
+def test_list_pretrained_shows_the_published_weights(capsys):
+    assert main(["list", "--pretrained", "densenet12*"]) == 0
+    out = capsys.readouterr().out
+    assert "timm/densenet121.tv_in1k" in out and "torchvision/densenet121" in out and "74.434" in out
+    assert "resnet50" not in out
+    assert main(["list", "--pretrained", "alexnet"]) == 2
+    assert "no published weights match 'alexnet'" in capsys.readouterr().err
