@@ -158,7 +158,8 @@ class Captioner:
         Args:
             config: a :class:`CaptionerConfig` (validated here).
             train_captions: training caption strings (the vocabulary source).
-            encoder_weights: optional backbone weights file (``.weights.h5``).
+            encoder_weights: optional backbone weights: a published name (``timm/...``), a
+                ``.safetensors``/``.pth`` file or a ``.weights.h5`` file.
             seed: seed of the random initialisation.
         """
         config.validate()
@@ -166,7 +167,9 @@ class Captioner:
         vocab = CaptionVocabulary.adapt(train_captions, max_tokens=config.vocab_size)
         encoder = build_encoder(config, weights=encoder_weights)
         decoder = CaptionDecoder(config, len(vocab))
-        notes = {"encoder_weights": os.path.abspath(encoder_weights) if encoder_weights else None, "seed": seed}
+        published = isinstance(encoder_weights, str) and encoder_weights.startswith(("timm/", "torchvision/"))
+        where = encoder_weights if published or not encoder_weights else os.path.abspath(encoder_weights)
+        notes = {"encoder_weights": where, "seed": seed}
         return cls(config, vocab, encoder, decoder, notes)
 
     @classmethod

@@ -123,8 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra backbone builder argument, VALUE as JSON; repeatable "
                    "(e.g. form=modern batch_norm=true for lenet5)")
     g.add_argument("--encoder-weights", default=None,
-                   help="backbone .weights.h5 file (e.g. ImageNet weights saved from the matching "
-                   "keras.applications model); if not given: random initialisation (frozen unless --train-encoder)")
+                   help="backbone ImageNet weights: a published name for --backbone (e.g. "
+                   "timm/resnet50.tv_in1k; `kerasnets list --pretrained`; it selects the builder options and, "
+                   "with --preprocess auto, the preprocessing), a .safetensors/.pth file, or a .weights.h5 file "
+                   "(e.g. saved from the matching keras.applications model); if not given: random "
+                   "initialisation (frozen unless --train-encoder)")
     g.add_argument("--train-encoder", action=argparse.BooleanOptionalAction, default=False,
                    help="fine-tune the encoder end to end with the decoder (images go through the CNN every "
                    "step, no feature cache); needed when the encoder is not pretrained, e.g. "
@@ -133,9 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --train-encoder: the encoder's Adam learning rate (if not given: --lr); use a "
                    "smaller one for a pretrained encoder")
     g.add_argument("--image-size", type=positive_int, default=224, help="encoder input side length")
-    g.add_argument("--preprocess", default="symmetric", choices=("symmetric", "caffe", "torch"),
-                   help="pixel preprocessing: symmetric = [-1, 1]; caffe = keras.applications VGG/ResNet50 "
-                   "(BGR minus mean); torch = ImageNet mean/std")
+    g.add_argument("--preprocess", default="auto", choices=("auto", "symmetric", "caffe", "torch"),
+                   help="pixel preprocessing: auto = what published --encoder-weights expect, else symmetric; "
+                   "symmetric = [-1, 1]; caffe = keras.applications VGG/ResNet50 (BGR minus mean); "
+                   "torch = ImageNet mean/std")
     g.add_argument("--cache-dir", default=_DEFAULT_CACHE,
                    help="where encoder features are cached, keyed by encoder weights and image list; "
                    "'none' disables the cache")
@@ -286,10 +290,25 @@ def _settings(args) -> dict:
     if settings["data"] != "synthetic":
         settings["data"] = os.path.abspath(settings["data"])
     for k in ("images", "encoder_weights"):
-        if settings[k] is not None:
+        if settings[k] is not None and not (k == "encoder_weights" and _published(settings[k])):
             settings[k] = os.path.abspath(settings[k])
     settings["backbone_option"] = [list(kv) for kv in settings["backbone_option"]]
     return settings
+
+
+def _published(weights) -> bool:
+    return isinstance(weights, str) and weights.startswith(("timm/", "torchvision/"))
+
+
+def _resolve_preprocess(mode: str, encoder_weights) -> str:
+    """``auto``: the preprocessing published weights expect ("torch" for torchvision/timm), else symmetric."""
+    if mode != "auto":
+        return mode
+    if encoder_weights is not None and _published(encoder_weights):
+        from kerasnets.pretrained.sources import get_pretrained
+
+        return get_pretrained(encoder_weights).preprocessing
+    return "symmetric"
 
 
 def _check_train_args(args) -> None:
@@ -299,8 +318,19 @@ def _check_train_args(args) -> None:
     if args.encoder_lr is not None and not args.train_encoder:
         raise UsageError(f"argument --encoder-lr: needs --train-encoder (the encoder is frozen otherwise), "
                          f"got --encoder-lr {args.encoder_lr!r}")
-    if args.encoder_weights is not None and not os.path.isfile(args.encoder_weights):
+    if args.encoder_weights is not None and _published(args.encoder_weights):
+        from kerasnets.pretrained.sources import get_pretrained
+
+        try:
+            entry = get_pretrained(args.encoder_weights)
+        except ValueError as err:
+            raise UsageError(f"argument --encoder-weights: {err}") from None
+        if entry.model != args.backbone:
+            raise UsageError(f"argument --encoder-weights: {args.encoder_weights!r} are weights for --backbone "
+                             f"{entry.model}, got --backbone {args.backbone}")
+    elif args.encoder_weights is not None and not os.path.isfile(args.encoder_weights):
         raise UsageError(f"argument --encoder-weights: no such file {args.encoder_weights!r}")
+    args.preprocess = _resolve_preprocess(args.preprocess, args.encoder_weights)
     if args.jit_compile == "on" and not args.attention and args.use_cudnn == "on":
         raise UsageError("argument --jit-compile: 'on' cannot compile the cuDNN GRU/LSTM kernel "
                          "(--use-cudnn on); pass --use-cudnn off or --attention")

@@ -134,3 +134,16 @@ def test_help_examples_parse_with_the_real_parser():
     for command in commands:
         args = parser.parse_args(shlex.split(command))  # a false example would exit here
         assert args.command in ("train", "caption", "evaluate", "export")
+
+
+def test_published_encoder_weights_are_checked_and_choose_the_preprocessing(tmp_path, capsys):
+    from apps.captioning.cli import _resolve_preprocess
+
+    out = str(tmp_path / "run")
+    assert main(["train", "--backbone", "vgg16", "--encoder-weights", "timm/resnet50.tv_in1k", "--out", out]) == 2
+    assert "weights for --backbone resnet50, got --backbone vgg16" in capsys.readouterr().err
+    assert main(["train", "--backbone", "resnet50", "--encoder-weights", "timm/resnet50.tv", "--out", out]) == 2
+    assert "argument --encoder-weights" in capsys.readouterr().err
+    assert _resolve_preprocess("auto", "timm/resnet50.tv_in1k") == "torch"
+    assert _resolve_preprocess("auto", None) == "symmetric"
+    assert _resolve_preprocess("caffe", "timm/resnet50.tv_in1k") == "caffe"
