@@ -243,7 +243,7 @@ def test_quick_help_example_runs(example, capsys):
 def test_index_equals_the_live_registry():
     expected = _index.render_index(_index.build_index())
     committed = _index.DATA_PATH.read_text()
-    assert committed == expected, "kerasnets/_index_data.py is stale: run `python -m kerasnets._index`"
+    assert committed == expected, "kerasnets/_index.json is stale: run `python -m kerasnets._index`"
     assert sorted(_index.models()) == kerasnets.list_models()
     assert _index.families() == kerasnets.list_families()
     for name in ("ResNet50", "resnet-50", "resnext50-32x4d", "lenet5"):
@@ -253,7 +253,7 @@ def test_index_equals_the_live_registry():
 
 def test_index_check_command(tmp_path, monkeypatch, capsys):
     assert _index.main(["--check"]) == 0
-    stale = tmp_path / "_index_data.py"
+    stale = tmp_path / "_index.json"
     stale.write_text("MODELS = {}\n")
     monkeypatch.setattr(_index, "DATA_PATH", stale)
     assert _index.main(["--check"]) == 1
