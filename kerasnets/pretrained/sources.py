@@ -64,33 +64,22 @@ class PretrainedWeights:
             object.__setattr__(self, "source_model", self.model)
 
 
-def _timm_tv(model, enum, top1, top5, layout, source=None, **options):
-    repo = f"timm/{source or model}.tv_in1k"
+def _entry(publisher, model, source, enum, file, top1, top5, layout, options):
+    """The record of one file: timm's ``model.safetensors`` or torchvision's ``.pth``."""
+    timm = publisher == "timm"
+    name = f"timm/{source}.tv_in1k" if timm else f"torchvision/{source}"
     return PretrainedWeights(
-        name=repo,
+        name=name,
         model=model,
-        source_model=source or model,
-        layout=layout,
-        url=_HF.format(repo=repo),
+        source_model=source,
+        # timm's copies of torchvision's VGGs keep fc6/fc7 as 7x7 and 1x1 convolutions.
+        layout="vgg_timm" if timm and layout == "vgg" else layout,
+        url=_HF.format(repo=name) if timm else _TV.format(file=file),
         top1=top1,
         top5=top5,
         accuracy_source=_TV_SOURCE.format(enum=enum),
         options=options,
-    )
-
-
-def _torchvision(model, enum, file, top1, top5, layout, source=None, **options):
-    return PretrainedWeights(
-        name=f"torchvision/{source or model}",
-        model=model,
-        source_model=source or model,
-        layout=layout,
-        url=_TV.format(file=file),
-        top1=top1,
-        top5=top5,
-        accuracy_source=_TV_SOURCE.format(enum=enum),
-        options=options,
-        file_format="pth",
+        file_format="safetensors" if timm else "pth",
     )
 
 
@@ -122,15 +111,15 @@ _ENTRIES = (
     ("vgg19", "VGG19_BN_Weights", "vgg19_bn-c79401a0.pth", 74.218, 91.842, "vgg", {"batch_norm": True}),
 )
 
-PRETRAINED: dict[str, PretrainedWeights] = {}
-for _model, _enum, _file, _top1, _top5, _layout, _options in _ENTRIES:
-    # timm's copies of torchvision's VGGs keep fc6/fc7 as 7x7 and 1x1 convolutions ("vgg_timm").
-    _source = _file.split("-")[0]  # the publisher's model name: vgg16_bn for vgg16 + batch norm
-    _timm = _timm_tv(_model, _enum, _top1, _top5, "vgg_timm" if _layout == "vgg" else _layout, _source, **_options)
-    _tv = _torchvision(_model, _enum, _file, _top1, _top5, _layout, _source, **_options)
-    PRETRAINED[_timm.name] = _timm
-    PRETRAINED[_tv.name] = _tv
-del _source, _model, _enum, _file, _top1, _top5, _layout, _options, _timm, _tv
+PRETRAINED: dict[str, PretrainedWeights] = {
+    e.name: e
+    for model, enum, file, top1, top5, layout, options in _ENTRIES
+    for e in (
+        # The publisher's model name (vgg16_bn for vgg16 + batch norm) is the .pth file's stem.
+        _entry(publisher, model, file.split("-")[0], enum, file, top1, top5, layout, options)
+        for publisher in ("timm", "torchvision")
+    )
+}
 
 
 def list_pretrained(model: str | None = None) -> list[str]:
