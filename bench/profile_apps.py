@@ -76,7 +76,10 @@ def arithmetic_rate(*, n: int = 2048, conv_batch: int = 16, conv_size: int = 56,
 
 
 def _macs(model) -> int:
-    from kerasnets.counting import count
+    try:
+        from kerasnets.counting import count
+    except ImportError:  # checkouts from before the counting package (kerasnets.summary.count there)
+        from kerasnets.summary import count
 
     return int(count(model).macs or 0)
 
