@@ -99,7 +99,13 @@ def step_throughput(name, *, size, batch_size, steps, blocks):
             for _ in range(steps):
                 model.train_on_batch(x, y)
             times[impl].append((time.perf_counter() - start) / steps)
-    return {impl: batch_size / float(np.median(t)) for impl, t in times.items()}
+    ips = {impl: batch_size / float(np.median(t)) for impl, t in times.items()}
+    # Per-block ratio (kerasnets / keras.applications images/s): blocks alternate, so each pair
+    # of neighbouring blocks saw about the same machine load; their spread says what is noise.
+    ratios = [a / b for a, b in zip(times["keras.applications"], times["kerasnets"])]
+    ips["block_ratios"] = ratios
+    ips["params"] = {impl: model.count_params() for impl, model in models.items()}
+    return ips
 
 
 def main(argv=None):
@@ -110,6 +116,7 @@ def main(argv=None):
     parser.add_argument("--builds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=2, help="train steps per timed block")
     parser.add_argument("--blocks", type=int, default=3, help="alternating timed blocks per implementation")
+    parser.add_argument("--skip-build", action="store_true", help="time only the training steps")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -126,8 +133,12 @@ def main(argv=None):
     for name in names:
         if name in skipped:
             continue
-        build, params = build_times(name, args.builds)
+        if args.skip_build:
+            build, params = {"kerasnets": float("nan"), "keras.applications": float("nan")}, None
+        else:
+            build, params = build_times(name, args.builds)
         ips = step_throughput(name, size=args.size, batch_size=args.batch_size, steps=args.steps, blocks=args.blocks)
+        params = params or ips["params"]  # without --skip-build: the full models' (with top) counts
         row = {
             "model": f"{name} / {PAIRS[name]}",
             "params kerasnets": f"{params['kerasnets']:,}",
@@ -138,6 +149,7 @@ def main(argv=None):
             "img/s kerasnets": round(ips["kerasnets"], 1),
             "img/s keras.app": round(ips["keras.applications"], 1),
             "throughput ratio": round(ips["kerasnets"] / ips["keras.applications"], 2),
+            "ratio min-max over blocks": f"{min(ips['block_ratios']):.2f}-{max(ips['block_ratios']):.2f}",
         }
         print(row, flush=True)
         rows.append(row)
