@@ -36,6 +36,7 @@ from apps.rcnn.regions import context_padding_for, load_image, warp_regions
 __all__ = ["TrainConfig", "train", "Detector", "evaluate"]
 
 FORMAT_VERSION = 1
+CHECKPOINT_DIR = "checkpoint"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +119,120 @@ def _log(verbose: bool, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+#: Files of a finished model folder; ``train_summary.json`` is written last and marks it finished.
+MODEL_FILES = ("config.json", "network.weights.h5", "svm.npz", "bbox.npz", "train_summary.json")
+_LOCK_FILE = ".train.lock"
+
+
+class RunFolderError(ValueError):
+    """A model folder that cannot be trained into as asked (finished, other settings, in use)."""
+
+
+def _write_json(path: str, data: dict) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _config_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "<unset>"), new.get(key, "<unset>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(_config_differences(a, b, prefix=f"{prefix}{key}."))
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+class _RunLock:
+    """An exclusive ``flock`` on ``<folder>/.train.lock`` for the time of one training."""
+
+    def __init__(self, folder: str, flag: str):
+        self.path = os.path.join(folder, _LOCK_FILE)
+        self.flag = flag
+        self._file = None
+
+    def __enter__(self):
+        import fcntl
+
+        self._file = open(self.path, "a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            owner = self._file.read().strip() or "another process"
+            self._file.close()
+            raise RunFolderError(
+                f"{self.flag} {os.path.dirname(self.path)!r} is in use by another training ({owner}); wait for it "
+                f"to finish or choose another {self.flag}."
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"pid {os.getpid()}\n")
+        self._file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        return False
+
+
+def prepare_run_folder(output_dir: str, config: "TrainConfig", *, overwrite: bool = False, flag: str = "--output") -> bool:
+    """Check ``output_dir`` for a training with ``config``; return True when it resumes a run.
+
+    * a finished model (``train_summary.json``) is refused unless ``overwrite``, which
+      removes the model files and the checkpoint first;
+    * an unfinished run (``config.json`` without ``train_summary.json``) resumes when its
+      settings equal ``config``, else it is refused with every differing setting listed;
+    * ``config.json`` is written only after these checks.
+
+    Raises:
+        RunFolderError: see above; the message names ``flag``.
+    """
+    import shutil
+
+    os.makedirs(output_dir, exist_ok=True)
+    cfg_path = os.path.join(output_dir, "config.json")
+    finished = os.path.isfile(os.path.join(output_dir, "train_summary.json"))
+    fresh = f"pass --overwrite to start a fresh run in it, or choose another {flag}"
+    if overwrite:
+        for name in MODEL_FILES:
+            if os.path.isfile(os.path.join(output_dir, name)):
+                os.remove(os.path.join(output_dir, name))
+        shutil.rmtree(os.path.join(output_dir, CHECKPOINT_DIR), ignore_errors=True)
+    elif finished:
+        raise RunFolderError(f"{flag} {output_dir!r} already holds a trained model (train_summary.json); "
+                             f"nothing was changed; {fresh}.")  # fmt: skip
+    resume = False
+    new = {"format_version": FORMAT_VERSION, "config": config.to_dict()}
+    if os.path.isfile(cfg_path):
+        try:
+            with open(cfg_path) as f:
+                old = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise RunFolderError(f"{flag} {output_dir!r}: its config.json is unreadable ({exc}); {fresh}.") from None
+        diffs = _config_differences(old if isinstance(old, dict) else {}, json.loads(json.dumps(new)))
+        if diffs:
+            raise RunFolderError(
+                f"{flag} {output_dir!r} holds an unfinished run with other settings; resuming it would mix two "
+                f"runs. Differences (saved -> asked): {'; '.join(diffs)}. Run the same command as before to resume, or {fresh}."
+            )
+        resume = True
+    elif os.path.isdir(os.path.join(output_dir, CHECKPOINT_DIR)) and os.listdir(os.path.join(output_dir, CHECKPOINT_DIR)):
+        raise RunFolderError(f"{flag} {output_dir!r} holds a checkpoint without config.json; {fresh}.")
+    _write_json(cfg_path, new)
+    return resume
+
+
 def _region_targets(proposals: np.ndarray, gt: np.ndarray, gt_cls: np.ndarray, num_classes: int):
     """Per proposal: best IoU, its GT index, and the max IoU with each class's boxes."""
     n = len(proposals)
@@ -140,8 +255,15 @@ def train(
     cache_dir: str | None = None,
     workers: int | None = None,
     verbose: bool = True,
+    overwrite: bool = False,
+    output_flag: str = "output_dir",
 ) -> dict:
     """Train an R-CNN detector and save it to ``output_dir``.
+
+    ``output_dir`` is a run folder (see :func:`prepare_run_folder`): a killed or
+    interrupted training resumes there, with the same settings, to the same result as an
+    uninterrupted run; a finished one is refused unless ``overwrite``; two trainings in one
+    folder at once are refused (a lock file).
 
     Args:
         annotations: training :class:`kerasnets.data.voc.ImageAnnotation` records.
@@ -150,6 +272,8 @@ def train(
         cache_dir: proposal cache folder (None: no cache).
         workers: proposal processes.
         verbose: print progress.
+        overwrite: retrain a folder that holds a finished model.
+        output_flag: how errors name ``output_dir`` (the CLI passes ``--output``).
 
     Returns:
         A summary dict (timings, fine-tuning history, SVM mining history), also saved as
@@ -158,13 +282,9 @@ def train(
     Raises:
         ValueError: no annotations, an object of a class not in ``config.classes``, or a
             class without any ground-truth box.
+        RunFolderError: see :func:`prepare_run_folder`.
+        apps.rcnn.network.FinetuneInterrupted: SIGINT during fine-tuning (state saved).
     """
-    import keras
-
-    from apps.rcnn.bbox_regression import train_box_regressors
-    from apps.rcnn.network import RegionBatches, build_network, extract_features, feature_model, finetune
-    from apps.rcnn.svm import feature_scale, train_svms
-
     if not annotations:
         raise ValueError("`annotations` must hold at least one training image. Received: annotations=[]")
     classes = list(config.classes)
@@ -178,6 +298,22 @@ def train(
     if missing:
         raise ValueError(f"Every class needs training boxes; these have none: {missing}. Received: classes={classes!r}")
     os.makedirs(output_dir, exist_ok=True)
+    with _RunLock(output_dir, output_flag):
+        prepare_run_folder(output_dir, config, overwrite=overwrite, flag=output_flag)
+        return _train(annotations, config, output_dir, cache_dir=cache_dir, workers=workers, verbose=verbose)
+
+
+def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> dict:
+    import shutil
+
+    import keras
+
+    from apps.rcnn.bbox_regression import train_box_regressors
+    from apps.rcnn.network import RegionBatches, build_network, extract_features, feature_model, finetune
+    from apps.rcnn.svm import feature_scale, train_svms
+
+    classes = list(config.classes)
+    index = {c: i for i, c in enumerate(classes)}
     keras.utils.set_random_seed(config.seed)
     timings = {}
     rng = np.random.default_rng(config.seed)
@@ -220,10 +356,9 @@ def train(
         )  # fmt: skip
         _log(verbose, f"fine-tuning {network.name} ({network.count_params():,} parameters) for "
                       f"{config.finetune_steps} steps of {config.batch_positives}+{config.batch_negatives} regions")  # fmt: skip
-        hist = finetune(network, batches, learning_rate=config.learning_rate, optimizer=config.optimizer,
-                        backup_dir=os.path.join(output_dir, "backup"), xla=config.xla,
-                        verbose=1 if verbose else 0)  # fmt: skip
-        history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        history = finetune(network, batches, learning_rate=config.learning_rate, optimizer=config.optimizer,
+                           checkpoint_dir=os.path.join(output_dir, CHECKPOINT_DIR), xla=config.xla,
+                           verbose=1 if verbose else 0)  # fmt: skip
     timings["finetune_s"] = time.perf_counter() - t0
 
     # 2. Feature pool: GT boxes, every proposal with IoU >= 0.5, a sample of the others.
@@ -273,14 +408,14 @@ def train(
         is_prop = np.concatenate(gcls_list) < 0
         reg = train_box_regressors(features[is_prop], boxes_all[is_prop], np.concatenate(tbox_list)[is_prop],
                                    tcls[is_prop], tiou[is_prop], len(classes), alpha=config.bbox_alpha)  # fmt: skip
-        np.savez(os.path.join(output_dir, "bbox.npz"), coef=reg.coef, intercept=reg.intercept, trained=reg.trained)
+        _savez(os.path.join(output_dir, "bbox.npz"), coef=reg.coef, intercept=reg.intercept, trained=reg.trained)
     timings["bbox_s"] = time.perf_counter() - t0
 
-    network.save_weights(os.path.join(output_dir, "network.weights.h5"))
-    np.savez(os.path.join(output_dir, "svm.npz"), weights=svms.weights, biases=svms.biases,
-             feature_scale=np.float32(scale))  # fmt: skip
-    with open(os.path.join(output_dir, "config.json"), "w") as f:
-        json.dump({"format_version": FORMAT_VERSION, "config": config.to_dict()}, f, indent=2)
+    tmp_weights = os.path.join(output_dir, f".network.{os.getpid()}.tmp.weights.h5")
+    network.save_weights(tmp_weights)
+    os.replace(tmp_weights, os.path.join(output_dir, "network.weights.h5"))
+    _savez(os.path.join(output_dir, "svm.npz"), weights=svms.weights, biases=svms.biases,
+           feature_scale=np.float32(scale))  # fmt: skip
     summary = {
         "timings": timings,
         "train_seconds": float(sum(timings.values())),
@@ -290,9 +425,15 @@ def train(
         "svm_false_positives": svms.false_positives,
         "svm_negatives_used": svms.negatives_used,
     }
-    with open(os.path.join(output_dir, "train_summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    _write_json(os.path.join(output_dir, "train_summary.json"), summary)  # last: marks the folder finished
+    shutil.rmtree(os.path.join(output_dir, CHECKPOINT_DIR), ignore_errors=True)
     return summary
+
+
+def _savez(path: str, **arrays) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
 
 
 class Detector:
@@ -318,6 +459,12 @@ class Detector:
                 f"`model` must be a folder written by `python -m apps.rcnn train` (with config.json). "
                 f"Received: model={model_dir!r}"
             )
+        for name in ("network.weights.h5", "svm.npz", "train_summary.json"):
+            if not os.path.isfile(os.path.join(model_dir, name)):
+                raise FileNotFoundError(
+                    f"`model` holds no finished training ({name} is missing): run or resume "
+                    f"`python -m apps.rcnn train --output {model_dir}` first. Received: model={model_dir!r}"
+                )
         with open(cfg_path) as f:
             saved = json.load(f)
         if saved.get("format_version") != FORMAT_VERSION:
