@@ -20,6 +20,8 @@ import json
 import sys
 from typing import Callable, Sequence
 
+from kerasnets.cliargs import builder_option  # noqa: F401  (moved to kerasnets.cliargs; re-exported)
+
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "builder_option"]
 
 _FORMATS = ("table", "markdown", "csv")
@@ -27,25 +29,6 @@ _FORMATS = ("table", "markdown", "csv")
 
 class UsageError(Exception):
     """A bad command-line value; printed without a traceback, exit status 2."""
-
-
-def builder_option(text: str) -> tuple[str, object]:
-    """Parse a ``KEY=VALUE`` builder option; VALUE is read as JSON when it parses, else kept as text.
-
-    The ``type=`` of the apps' ``--backbone-option`` / ``--model-option`` flags, so
-    ``batch_norm=true`` gives ``("batch_norm", True)``, ``filters=[32,64,256]`` a list,
-    ``form=modern`` the string ``"modern"``.
-
-    Raises:
-        argparse.ArgumentTypeError: no ``=`` or an empty key.
-    """
-    key, sep, value = str(text).partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (VALUE as JSON, e.g. lrn=false), got {text!r}")
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
 
 
 def _console(stream=None):
