@@ -312,18 +312,108 @@ def check_output_file(path: Any, flag: str, *, overwrite: bool = False, create_p
 # ------------------------------------------------------------------ main
 
 
+class _QuietLoader:
+    """Runs a module's import with the process's stderr (fd 2) sent to /dev/null, then restores it."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module):
+        # Put the real loader back first: nothing outside the import sees this wrapper.
+        module.__loader__ = self._loader
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self._loader
+        with _stderr_to_devnull():
+            self._loader.exec_module(module)
+
+
+class _stderr_to_devnull:
+    """Context manager: file descriptor 2 goes to /dev/null (C++ logging included), Python's sys.stderr too."""
+
+    def __enter__(self):
+        self._saved = None
+        try:
+            sys.stderr.flush()
+            fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+            self._fd = fd
+            self._saved = os.dup(fd)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            self._saved = None  # no real stderr (embedded interpreter, closed fd): import normally
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved is not None:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(self._saved, self._fd)
+            os.close(self._saved)
+        return False
+
+
+class _QuietImportFinder:
+    """A one-shot ``sys.meta_path`` finder that imports TensorFlow with its start-up logging silenced.
+
+    TensorFlow >= 2.19 prints "WARNING: All log messages before absl::InitializeLog() ...",
+    "cudart_stub ... Could not find cuda drivers" and oneDNN lines from C++ while it is
+    imported, whatever ``TF_CPP_MIN_LOG_LEVEL`` says (absl logs before its log level is
+    set: tensorflow/tensorflow#100442, abseil/abseil-cpp#1957). Only that import is
+    silenced; a failing import still raises its Python exception once stderr is back.
+    """
+
+    names = ("tensorflow",)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.names:
+            return None
+        for finder in list(sys.meta_path):
+            if finder is self or isinstance(finder, _QuietImportFinder):
+                continue
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        _remove_quiet_finder()
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def _remove_quiet_finder() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietImportFinder)]
+
+
 def quiet_startup() -> None:
     """Silence TensorFlow/absl start-up noise before anything imports TensorFlow.
 
-    Sets (only where the user has not) ``TF_CPP_MIN_LOG_LEVEL=3`` (no
-    "cudart_stub ... Could not find cuda drivers" or oneDNN lines) and
-    ``GRPC_VERBOSITY=ERROR``, and keeps absl's Python logger at ERROR.
+    Sets ``TF_CPP_MIN_LOG_LEVEL=3`` and ``GRPC_VERBOSITY=ERROR`` where the user has
+    not, and, unless the user asked for TensorFlow's logs (``TF_CPP_MIN_LOG_LEVEL``
+    below 2) or ``KERASNETS_DEBUG=1`` is set, imports TensorFlow (when something
+    first imports it) with stderr silenced, which removes the absl
+    "InitializeLog", "cudart_stub" and oneDNN lines that TensorFlow >= 2.19 prints
+    regardless of ``TF_CPP_MIN_LOG_LEVEL``. Nothing is imported here.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    import logging
-
-    logging.getLogger("absl").setLevel(logging.ERROR)
+    wants_logs = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3").strip() in ("0", "1")
+    debug = os.environ.get("KERASNETS_DEBUG", "").strip() not in ("", "0")
+    if wants_logs or debug or "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(f, _QuietImportFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImportFinder())
 
 
 def _os_error_text(err: OSError) -> str:

@@ -285,3 +285,45 @@ def test_imports_only_the_standard_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _standalone(code_body):
+    """Python code loading kerasnets/cliargs.py alone (kerasnets/__init__ may import keras on this branch)."""
+    return (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('cliargs_alone', {cliargs.__file__!r})\n"
+        "cliargs = importlib.util.module_from_spec(spec); spec.loader.exec_module(cliargs)\n" + code_body
+    )
+
+
+def test_run_main_silences_tensorflow_startup_noise():
+    pytest.importorskip("tensorflow")
+    body = (
+        "import os\n"
+        "def cmd(argv):\n"
+        "    import tensorflow as tf\n"
+        "    print('answer', int(tf.constant(2) * 21))\n"
+        "    print('to stderr after import', file=sys.stderr)\n"
+        "sys.exit(cliargs.run_main(cmd, [], prog='demo'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERASNETS_DEBUG")}
+    result = subprocess.run([sys.executable, "-c", _standalone(body)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "answer 42\n"
+    assert result.stderr == "to stderr after import\n"  # no absl/cudart/oneDNN lines; stderr works again
+
+
+def test_run_main_quiet_import_still_reports_import_errors(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os\nos.write(2, b'C++ noise\\n')\nraise ImportError('libfoo.so missing')\n")
+    body = (
+        "def cmd(argv):\n"
+        "    import tensorflow\n"
+        "sys.exit(cliargs.run_main(cmd, [], prog='demo'))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    result = subprocess.run([sys.executable, "-c", _standalone(body)], capture_output=True, text=True, env=env, timeout=60)
+    assert "C++ noise" not in result.stderr
+    assert "ImportError: libfoo.so missing" in result.stderr  # a real failure is not hidden
