@@ -420,6 +420,7 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
         "timings": timings,
         "train_seconds": float(sum(timings.values())),
         "images": len(annotations),
+        "skipped_boxes": int(sum(len(getattr(a, "skipped", ())) for a in annotations)),
         "feature_pool": int(features.shape[0]),
         "finetune_history": history,
         "svm_false_positives": svms.false_positives,
