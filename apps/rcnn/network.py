@@ -28,7 +28,8 @@ import numpy as np
 from keras import layers
 
 __all__ = [
-    "build_network", "feature_model", "preprocess", "extract_features", "RegionBatches", "finetune",
+    "build_network", "feature_model", "preprocess", "extract_features", "extract_features_stream", "RegionBatches",
+    "finetune",
     "FinetuneInterrupted", "PREPROCESS",
 ]  # fmt: skip
 
@@ -122,10 +123,55 @@ def extract_features(
     for start in range(0, len(patches), batch_size):
         batch = preprocess(patches[start : start + batch_size], preprocess_mode)
         n = len(batch)
-        if n < batch_size:  # pad: one input shape, so the compiled function is never retraced
-            batch = np.concatenate([batch, np.zeros((batch_size - n,) + batch.shape[1:], batch.dtype)])
+        padded = _bucket(n, batch_size)
+        if n < padded:  # pad to a multiple of 32: a few input shapes, each traced once, little wasted work
+            batch = np.concatenate([batch, np.zeros((padded - n,) + batch.shape[1:], batch.dtype)])
         out.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:n])
     return np.concatenate(out)
+
+
+def _bucket(n: int, batch_size: int, step: int = 32) -> int:
+    """The padded size of a last batch of ``n``: the next multiple of ``step`` (at most ``batch_size``)."""
+    return min(batch_size, -(-n // step) * step)
+
+
+def extract_features_stream(
+    model: keras.Model,
+    patch_arrays,
+    *,
+    batch_size: int = 256,
+    preprocess_mode: str = "scale",
+) -> list[np.ndarray]:
+    """Features of a stream of patch arrays (one per image), in full batches across arrays.
+
+    The arrays are concatenated into batches of ``batch_size`` regions regardless of which
+    image they come from, so only the very last batch is padded; the result is split back
+    into one ``(n_i, d)`` array per input array, in order.
+    """
+    dim = model.output.shape[-1]
+    sizes, buffer, buffered, feats = [], [], 0, []
+
+    def flush(final: bool):
+        nonlocal buffer, buffered
+        if not buffered:
+            return
+        data = np.concatenate(buffer)
+        cut = len(data) if final else (len(data) // batch_size) * batch_size
+        if cut:
+            feats.append(extract_features(model, data[:cut], batch_size=batch_size, preprocess_mode=preprocess_mode))
+        buffer = [data[cut:]] if cut < len(data) else []
+        buffered = len(data) - cut
+
+    for patches in patch_arrays:
+        sizes.append(len(patches))
+        if len(patches):
+            buffer.append(patches)
+            buffered += len(patches)
+        if buffered >= batch_size:
+            flush(final=False)
+    flush(final=True)
+    allf = np.concatenate(feats) if feats else np.zeros((0, dim), np.float32)
+    return np.split(allf, np.cumsum(sizes)[:-1]) if sizes else []
 
 
 class RegionBatches:
@@ -305,6 +351,7 @@ def finetune(
     xla: bool = False,
     verbose: int = 1,
     log=None,
+    compile: bool = True,
 ) -> dict:
     """Fine-tune ``network`` as an (N+1)-way classifier on ``batches``.
 
@@ -327,6 +374,8 @@ def finetune(
     Args:
         log: callable receiving one progress line per epoch (default: stderr when
             ``verbose``).
+        compile: compile ``network`` with a new optimizer (False: keep the network's
+            compiled optimizer and train function, e.g. to time steps without the set-up).
 
     Returns:
         The history: ``{"loss": [...], "sparse_categorical_accuracy": [...]}``, one mean per epoch.
@@ -348,13 +397,15 @@ def finetune(
         opt = keras.optimizers.AdamW(schedule, weight_decay=1e-4)
     else:
         raise ValueError(f"`optimizer` must be one of 'adam', 'sgd'. Received: optimizer={optimizer!r}")
-    network.compile(
-        optimizer=opt,
-        loss="sparse_categorical_crossentropy",
-        metrics=["sparse_categorical_accuracy"],
-        jit_compile=bool(xla),
-    )
-    opt.build(network.trainable_variables)
+    if compile or network.optimizer is None:
+        network.compile(
+            optimizer=opt,
+            loss="sparse_categorical_crossentropy",
+            metrics=["sparse_categorical_accuracy"],
+            jit_compile=bool(xla),
+        )
+        opt.build(network.trainable_variables)
+    opt = network.optimizer
     if log is None:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else (lambda line: None)
     epochs = max(1, math.ceil(total / steps_per_epoch))

@@ -30,7 +30,7 @@ import numpy as np
 
 from apps.rcnn.boxes import iou
 from apps.rcnn.evaluation import Detections, draw_detections, evaluate_detections, plot_pr_curves
-from apps.rcnn.proposals import ProposalConfig, compute_proposals, proposals_for_file
+from apps.rcnn.proposals import ProposalConfig, compute_proposals, proposals_for_image
 from apps.rcnn.regions import context_padding_for, load_image, warp_regions
 
 __all__ = ["TrainConfig", "train", "Detector", "evaluate"]
@@ -309,7 +309,7 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
     import keras
 
     from apps.rcnn.bbox_regression import train_box_regressors
-    from apps.rcnn.network import RegionBatches, build_network, extract_features, feature_model, finetune
+    from apps.rcnn.network import RegionBatches, build_network, extract_features_stream, feature_model, finetune
     from apps.rcnn.svm import feature_scale, train_svms
 
     classes = list(config.classes)
@@ -372,9 +372,6 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
         low = rng.choice(low, size=min(len(low), config.negatives_per_image), replace=False) if len(low) else low
         sel = np.concatenate([high, low]).astype(np.int64)
         boxes = np.concatenate([g, p[sel]])
-        patches = warp_regions(img, boxes, config.input_size, padding=config.padding)
-        f_list.append(extract_features(feats_model, patches, batch_size=config.feature_batch,
-                                       preprocess_mode=config.preprocess))  # fmt: skip
         g_ov = np.zeros((len(g), len(classes)), np.float32)
         for j, c in enumerate(gc):
             g_ov[j] = _region_targets(g[j : j + 1], g, gc, len(classes))[2][0]
@@ -384,6 +381,13 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
         tbox_list.append(np.concatenate([g, g[arg[sel]] if len(g) else np.zeros((len(sel), 4), np.float32)]))
         tcls_list.append(np.concatenate([gc, gc[arg[sel]] if len(g) else np.full(len(sel), -1)]))
         tiou_list.append(np.concatenate([np.ones(len(g), np.float32), best[sel]]))
+    # Warping image i + 1 (a thread; OpenCV releases the GIL) overlaps the features of image i, and the
+    # regions of consecutive images share full batches (only the last one is padded).
+    f_list = extract_features_stream(
+        feats_model, _prefetched(lambda i: warp_regions(images[i], box_list[i], config.input_size,
+                                                        padding=config.padding), len(images)),
+        batch_size=config.feature_batch, preprocess_mode=config.preprocess,
+    )  # fmt: skip
     features = np.concatenate(f_list)
     scale = feature_scale(features)
     features *= scale
@@ -431,10 +435,35 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
     return summary
 
 
+def _prefetched(make, count: int):
+    """Yield ``make(0), ..., make(count - 1)``, computing item ``i + 1`` in a thread while ``i`` is used."""
+    import concurrent.futures
+
+    if count == 0:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcnn-prefetch") as pool:
+        pending = pool.submit(make, 0)
+        for i in range(count):
+            item = pending.result()
+            if i + 1 < count:
+                pending = pool.submit(make, i + 1)
+            yield item
+
+
 def _savez(path: str, **arrays) -> None:
     tmp = f"{path}.{os.getpid()}.tmp.npz"
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
+
+
+@dataclasses.dataclass
+class _Prepared:
+    path: str
+    image: np.ndarray
+    scale: float
+    proposals: np.ndarray
+    read_s: float
+    proposals_s: float
 
 
 class Detector:
@@ -488,6 +517,37 @@ class Detector:
             b = np.load(bbox_path)
             self.regressor = BoxRegressor(coef=b["coef"], intercept=b["intercept"], trained=b["trained"])
 
+    def _prepare(self, image_path: str, proposals, cache_dir) -> "_Prepared":
+        """Read the image once (at the proposals' working scale) and get its proposals (cache or compute)."""
+        t0 = time.perf_counter()
+        img, scale = load_image(image_path, self.config.proposals.max_side)
+        read_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if proposals is None:
+            proposals = proposals_for_image(image_path, img, scale, self.config.proposals, cache_dir)
+        return _Prepared(image_path, img, scale, proposals, read_s, time.perf_counter() - t0)
+
+    def detect_many(self, image_paths: Sequence[str], *, cache_dir: str | None = None, **kwargs):
+        """Detect in several images, yielding ``(path, Detections, timings)`` in order.
+
+        The next image is read and its proposals computed in a background thread (selective
+        search and OpenCV release the GIL) while the features of the current one are
+        extracted, so proposals and feature extraction overlap. ``kwargs`` as :meth:`detect`.
+        """
+        import concurrent.futures
+
+        paths = list(image_paths)
+        if not paths:
+            return
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcnn-proposals") as pool:
+            pending = pool.submit(self._prepare, paths[0], None, cache_dir)
+            for i, path in enumerate(paths):
+                prepared = pending.result()
+                if i + 1 < len(paths):
+                    pending = pool.submit(self._prepare, paths[i + 1], None, cache_dir)
+                d, timing = self.detect(prepared, **kwargs)
+                yield path, d, timing
+
     def detect(
         self,
         image_path: str,
@@ -512,18 +572,21 @@ class Detector:
 
         Returns:
             ``(Detections in original image coordinates, timings)`` where timings has
-            ``proposals_s``, ``warp_s``, ``features_s``, ``score_nms_s``, ``total_s``, ``regions``.
+            ``read_s``, ``proposals_s``, ``warp_s``, ``features_s``, ``score_nms_s``, ``total_s``,
+            ``regions``; the image file is read and decoded once.
         """
         from apps.rcnn.network import extract_features
         from apps.rcnn.nms import per_class_nms
 
         t_start = time.perf_counter()
         timing = {}
-        if proposals is None:
-            proposals = proposals_for_file(image_path, self.config.proposals, cache_dir)
-        timing["proposals_s"] = time.perf_counter() - t_start
+        if isinstance(image_path, _Prepared):  # from detect_many: image read and proposals computed already
+            prepared = image_path
+        else:
+            prepared = self._prepare(image_path, proposals, cache_dir)
+        image_path, img, scale, proposals = prepared.path, prepared.image, prepared.scale, prepared.proposals
+        timing["read_s"], timing["proposals_s"] = prepared.read_s, prepared.proposals_s
         t0 = time.perf_counter()
-        img, scale = load_image(image_path, self.config.proposals.max_side)
         boxes = (np.asarray(proposals, np.float32) * scale).reshape(-1, 4)
         patches = warp_regions(img, boxes, self.config.input_size, padding=self.config.padding)
         timing["warp_s"] = time.perf_counter() - t0
@@ -544,7 +607,7 @@ class Detector:
         b, s, c = per_class_nms(cand, scores, iou_threshold=nms_iou, score_threshold=score_threshold,
                                 max_per_class=max_per_class)  # fmt: skip
         timing["score_nms_s"] = time.perf_counter() - t0
-        timing["total_s"] = time.perf_counter() - t_start
+        timing["total_s"] = time.perf_counter() - t_start + prepared.read_s + prepared.proposals_s
         timing["regions"] = int(len(boxes))
         return Detections(boxes=b / np.float32(scale), scores=s, labels=c), timing
 
