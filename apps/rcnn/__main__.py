@@ -321,6 +321,9 @@ def _cmd_train(args) -> int:
                          f"{args.input_size / 2:g}), got {args.context_padding!r}")  # fmt: skip
     anns = _load_annotations(args, classes=args.classes)
     classes = tuple(args.classes) if args.classes else tuple(class_names(anns))
+    if not classes:
+        raise UsageError(f"argument {'--coco' if args.coco else '--annotations'}: the training annotations hold no "
+                         f"objects ({len(anns)} image(s), {_skipped(anns)} skipped degenerate box(es)); nothing to train")  # fmt: skip
     config = TrainConfig(
         classes=classes,
         backbone=args.backbone,

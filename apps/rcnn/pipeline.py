@@ -288,6 +288,8 @@ def train(
     if not annotations:
         raise ValueError("`annotations` must hold at least one training image. Received: annotations=[]")
     classes = list(config.classes)
+    if not classes:
+        raise ValueError("`config.classes` must name at least one class. Received: classes=()")
     index = {c: i for i, c in enumerate(classes)}
     for a in annotations:
         for o in a.objects:
