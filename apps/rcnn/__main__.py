@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("image_files", nargs="+", metavar="IMAGE", help="image files")
     _add_detect_flags(d)
     d.add_argument("--output", metavar="DIR", help="write a picture with labelled boxes per image here")
+    d.add_argument("--max-boxes", type=positive_int, default=5,
+                   help="pictures: draw the N highest-scoring detections above --score-threshold (default: 5)")  # fmt: skip
 
     e = sub.add_parser("evaluate", help="VOC AP@0.5 (11-point and all-point), PR curves, detection pictures",
                        description="Detect on annotated images and report PASCAL VOC AP at IoU 0.5.")  # fmt: skip
@@ -391,7 +393,8 @@ def _cmd_detect(args) -> int:
         print(json.dumps(record))
         if args.output:
             img, _ = load_image(path)
-            draw_detections(img, d, det.classes, os.path.join(args.output, os.path.basename(path)), min_score=0.0)
+            draw_detections(img, d, det.classes, os.path.join(args.output, os.path.basename(path)),
+                            min_score=args.score_threshold, max_boxes=args.max_boxes)  # fmt: skip
     return 0
 
 

@@ -210,6 +210,7 @@ def draw_detections(
     gt_boxes: np.ndarray | None = None,
     min_score: float = -np.inf,
     min_width: int = 480,
+    max_boxes: int | None = None,
 ) -> str:
     """Write an image with labelled detection boxes (and ground truth in white) with OpenCV.
 
@@ -225,6 +226,7 @@ def draw_detections(
         gt_boxes: optional ``(m, 4)`` ground-truth boxes drawn thin and white.
         min_score: only draw detections scoring above this.
         min_width: enlarge narrower pictures to this width (0: never).
+        max_boxes: draw at most this many (the highest-scoring) detections (None: all).
     """
     import cv2
 
@@ -237,7 +239,8 @@ def draw_detections(
     h, w = canvas.shape[:2]
     thick = max(2, round(max(h, w) / 250))
     font = max(0.5, 0.3 * thick)
-    keep = [i for i, s in enumerate(det.scores) if s > min_score]
+    above = [i for i in np.argsort(-np.asarray(det.scores), kind="stable") if det.scores[i] > min_score]
+    keep = above if max_boxes is None else above[:max_boxes]
     if gt_boxes is not None:
         for b in np.asarray(gt_boxes, np.float64).reshape(-1, 4) * factor:
             cv2.rectangle(canvas, (int(b[0]), int(b[1])), (int(b[2]), int(b[3])), (255, 255, 255), max(1, thick // 2))
@@ -253,10 +256,11 @@ def draw_detections(
         cv2.rectangle(canvas, (x, y - th - base - 4), (x + tw + 4, y), color, -1)
         cv2.putText(canvas, text, (x + 2, y - base - 2), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255),
                     max(1, thick // 2), cv2.LINE_AA)  # fmt: skip
-    caption = f"{len(keep)} detection(s) with score > {min_score:.2f}" if np.isfinite(min_score) else \
-        f"{len(keep)} detection(s)"  # fmt: skip
+    caption = f"{len(above)} detection(s)" + (f" scoring > {min_score:.2f}" if np.isfinite(min_score) else "")
+    if len(keep) < len(above):
+        caption = f"top {len(keep)} of " + caption
     if gt_boxes is not None:
-        caption += "; ground truth in white"
+        caption += "; truth: white"
     (cw, ch), cbase = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
     strip = np.full((ch + cbase + 12, w, 3), 32, np.uint8)
     cv2.putText(strip, caption, (6, ch + 6), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255), 1, cv2.LINE_AA)

@@ -673,7 +673,7 @@ def evaluate(
         for a, d in list(zip(annotations, dets))[:max_pictures]:
             img, _ = load_image(a.image_path)
             draw_detections(img, d, classes, os.path.join(output_dir, "detections", os.path.basename(a.image_path)),
-                            gt_boxes=a.boxes, min_score=0.0)  # fmt: skip
+                            gt_boxes=a.boxes, min_score=score_threshold, max_boxes=3)  # fmt: skip
         with open(os.path.join(output_dir, "report.json"), "w") as f:
             json.dump(report, f, indent=2)
     report["results"] = result
