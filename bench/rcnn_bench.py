@@ -109,6 +109,7 @@ def profile_finetune(
     num_images: int = 20,
     jit_compile: bool = False,
     features: bool = False,
+    fit_baseline: bool = False,
     verbose: bool = True,
 ) -> dict:
     """R-CNN part of the apps' profile: the app's fine-tuning step (a) vs the bare network's (b).
@@ -121,7 +122,8 @@ def profile_finetune(
 
     Returns:
         ``{"app_step_s", "bare_step_s", "overhead_ratio", "batch_build_s", "load_average", ...}``
-        (medians over the blocks), and with ``features`` the same for the feature pass
+        (medians over the blocks); with ``fit_baseline`` also ``fit_step_s`` and
+        ``fit_overhead_ratio``, the previous version's ``fit(PyDataset)`` loop timed in the same blocks; and with ``features`` the same for the feature pass
         (``features_app_s_per_region``, ``features_bare_s_per_region``, ``features_overhead_ratio``).
     """
     import keras
@@ -144,7 +146,20 @@ def profile_finetune(
     finetune(net, RegionBatches(images, boxes, labels, input_size=input_size, padding=padding, steps=1, seed=1),
              xla=jit_compile, verbose=0)  # fmt: skip
     net.train_on_batch(x, y)
-    app, bare = [], []
+    class _FitBatches(keras.utils.PyDataset):
+        """The previous version's loop: ``network.fit`` over a PyDataset of the same batches."""
+
+        def __init__(self, source, n):
+            super().__init__()
+            self.source, self.n = source, n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            return self.source.batch(i)
+
+    app, bare, old = [], [], []
     for block in range(blocks):
         batches = RegionBatches(images, boxes, labels, input_size=input_size, padding=padding, steps=steps,
                                 seed=100 + block)  # fmt: skip
@@ -155,8 +170,13 @@ def profile_finetune(
         for _ in range(steps):
             net.train_on_batch(x, y)
         bare.append((time.perf_counter() - t0) / steps)
+        if fit_baseline:
+            t0 = time.perf_counter()
+            net.fit(_FitBatches(batches, steps), epochs=1, verbose=0)
+            old.append((time.perf_counter() - t0) / steps)
         if verbose:
-            print(f"block {block + 1}/{blocks}: app {app[-1]:.3f} s/step, bare {bare[-1]:.3f} s/step", flush=True)
+            print(f"block {block + 1}/{blocks}: app {app[-1]:.3f} s/step, bare {bare[-1]:.3f} s/step"
+                  + (f", previous fit(PyDataset) loop {old[-1]:.3f} s/step" if old else ""), flush=True)  # fmt: skip
     out = {
         "part": "rcnn fine-tuning step",
         "backbone": f"{backbone}@{input_size}",
@@ -170,6 +190,8 @@ def profile_finetune(
         "steps_per_block": steps,
         "load_average": [load0, os.getloadavg()],
     }
+    if old:
+        out.update(fit_step_s=statistics.median(old), fit_overhead_ratio=statistics.median(a / b for a, b in zip(old, bare)))
     if features:
         fm = feature_model(net, xla=jit_compile)
         patches = warp_regions(images[0], boxes[0][:256], input_size, padding=padding)
@@ -194,6 +216,9 @@ def profile_finetune(
               f"s/step, bare train_on_batch {out['bare_step_s']:.3f} s/step, overhead a/b = "
               f"{out['overhead_ratio']:.2f} (batch build {build:.3f} s, hidden by prefetch); load "
               f"{load0[0]:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+        if old:
+            print(f"previous fit(PyDataset) loop: {out['fit_step_s']:.3f} s/step, overhead a/b = "
+                  f"{out['fit_overhead_ratio']:.2f}", flush=True)  # fmt: skip
         if features:
             print(f"R-CNN feature pass: app {out['features_app_s_per_region'] * 1e3:.2f} ms/region, bare "
                   f"{out['features_bare_s_per_region'] * 1e3:.2f} ms/region, overhead a/b = "
@@ -210,13 +235,15 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--profile", action="store_true", help="time the fine-tuning step: app vs bare network")
     parser.add_argument("--profile-features", action="store_true", help="with --profile: also the SVM feature pass")
+    parser.add_argument("--fit-baseline", action="store_true",
+                        help="with --profile: also time the previous fit(PyDataset) loop in the same blocks")  # fmt: skip
     parser.add_argument("--steps", type=int, default=5, help="--profile: steps per block (default: 5)")
     parser.add_argument("--blocks", type=int, default=3, help="--profile: alternating blocks (default: 3)")
     parser.add_argument("--jit-compile", choices=("on", "off"), default="off", help="--profile: XLA (default: off)")
     args = parser.parse_args(argv)
     if args.profile:
         out = profile_finetune(steps=args.steps, blocks=args.blocks, jit_compile=args.jit_compile == "on",
-                               features=args.profile_features)  # fmt: skip
+                               features=args.profile_features, fit_baseline=args.fit_baseline)  # fmt: skip
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(out, f, indent=2)
