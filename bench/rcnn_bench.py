@@ -128,7 +128,15 @@ def profile_finetune(
     """
     import keras
 
-    from apps.rcnn.network import RegionBatches, build_network, extract_features, feature_model, finetune
+    from apps.rcnn.network import (
+        RegionBatches,
+        build_network,
+        extract_features,
+        extract_features_stream,
+        feature_model,
+        finetune,
+    )
+    from apps.rcnn.pipeline import _prefetched
     from apps.rcnn.regions import context_padding_for, warp_regions
 
     keras.utils.set_random_seed(0)
@@ -198,12 +206,13 @@ def profile_finetune(
         extract_features(fm, patches)
         fa, fb = [], []
         for block in range(blocks):
-            n = 0
+            # The app's pass (pipeline.train step 2): warping prefetched in a thread, regions of
+            # consecutive images streamed into full batches.
+            sel = [b[:300] for b in boxes[:steps]]
+            n = sum(len(s) for s in sel)
             t0 = time.perf_counter()
-            for img, b in zip(images[:steps], boxes[:steps]):
-                sel = b[:300]
-                extract_features(fm, warp_regions(img, sel, input_size, padding=padding))
-                n += len(sel)
+            extract_features_stream(fm, _prefetched(lambda i: warp_regions(images[i], sel[i], input_size,
+                                                                           padding=padding), len(sel)))  # fmt: skip
             fa.append((time.perf_counter() - t0) / n)
             t0 = time.perf_counter()
             for _ in range(max(1, n // 256)):
