@@ -261,3 +261,24 @@ def test_help_examples_parse_with_the_real_parser():
         argv = shlex.split(line.replace("$D", "data"))[3:]
         args = parser.parse_args(argv)
         assert args.command in {"propose", "train", "detect", "evaluate"}
+
+
+def test_help_and_usage_errors_import_no_keras_or_tensorflow():
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    probe = "import sys, kerasnets; print('keras' in sys.modules)"
+    if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.strip() == "True":
+        pytest.skip("`import kerasnets` itself imports Keras in this tree (its lazy __init__ is another branch's)")
+    code = (
+        "import sys\n"
+        "from apps.rcnn.__main__ import main\n"
+        "assert main(['train', '--help']) == 0\n"
+        "assert main(['detect', '--model', 'nowhere', 'x.jpg', '--score-threshold', 'nan']) == 2\n"
+        "heavy = [m for m in ('keras', 'tensorflow', 'numpy', 'cv2') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
