@@ -224,11 +224,19 @@ def _number(text: str | None, tag: str, path: str, where: str) -> float:
 
 
 def _image_size(image_path: str) -> tuple[int, int, int]:
-    """(width, height, depth) from the image header (PIL reads only the header)."""
+    """(width, height, depth) from the image header (PIL reads only the header), as displayed:
+    an EXIF orientation of 5-8 (a quarter turn) swaps width and height, as OpenCV's
+    ``cv2.imread`` (the apps' loader) and labelling tools apply it."""
     from PIL import Image
 
     with Image.open(image_path) as im:
         depth = {"L": 1, "1": 1, "P": 3, "RGB": 3, "RGBA": 4, "CMYK": 4, "I;16": 1, "I": 1, "F": 1}.get(im.mode, 3)
+        try:
+            orientation = im.getexif().get(0x0112, 1)
+        except Exception:  # a broken EXIF block: the header size stands
+            orientation = 1
+        if orientation in (5, 6, 7, 8):
+            return im.height, im.width, depth
         return im.width, im.height, depth
 
 

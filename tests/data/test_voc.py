@@ -162,6 +162,21 @@ def test_size_is_checked_against_the_real_image(tmp_path):
         assert (read_voc_xml(p).width, read_voc_xml(p).height) == (60, 40)  # no warning when it agrees
 
 
+def test_size_check_follows_the_exif_orientation(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees when displayed
+    Image.new("RGB", (60, 40), (9, 9, 9)).save(tmp_path / "r.jpg", exif=exif)
+    assert cv2.imread(str(tmp_path / "r.jpg")).shape[:2] == (60, 40)  # OpenCV shows it 40 wide, 60 high
+    p = _xml(tmp_path / "r.xml", "<filename>r.jpg</filename><size><width>40</width><height>60</height>"
+             "<depth>3</depth></size>")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ann = read_voc_xml(p)
+    assert (ann.width, ann.height) == (40, 60)
+
+
 def test_missing_image_is_an_error_unless_size_given(tmp_path):
     p = _xml(tmp_path / "f.xml", "<filename>nowhere.jpg</filename>")
     with pytest.raises(AnnotationError, match=r"image of this annotation was not found.*f\.xml"):
