@@ -76,6 +76,8 @@ def _untrained_model(backbone: str, size: int, options: dict, proposals, folder:
              biases=np.zeros(1, "float32"), feature_scale=np.float32(1.0))  # fmt: skip
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump({"format_version": FORMAT_VERSION, "config": cfg.to_dict()}, f)
+    with open(os.path.join(folder, "train_summary.json"), "w") as f:  # marks the folder finished
+        json.dump({"note": "untrained network and random SVMs, for timing only"}, f)
     return folder
 
 
