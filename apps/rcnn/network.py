@@ -389,6 +389,8 @@ def finetune(
     import threading
     import time
 
+    from kerasnets.progress import format_epoch_line
+
     total = len(batches)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total), alpha=0.05)
     if optimizer == "sgd":
@@ -444,9 +446,9 @@ def finetune(
                 epoch = math.ceil(step / steps_per_epoch)
                 history["loss"].append(float(np.mean(losses)))
                 history["sparse_categorical_accuracy"].append(float(np.mean(accs)))
-                log(f"epoch {epoch}/{epochs}  loss {history['loss'][-1]:.4f}  "
-                    f"accuracy {history['sparse_categorical_accuracy'][-1]:.4f}  "
-                    f"{time.perf_counter() - t_epoch:.1f} s")  # fmt: skip
+                log(format_epoch_line(epoch, epochs, {"loss": history["loss"][-1],
+                                                      "accuracy": history["sparse_categorical_accuracy"][-1]},
+                                      time.perf_counter() - t_epoch))  # fmt: skip
                 losses, accs, t_epoch = [], [], time.perf_counter()
                 if state_path is not None and step < total:
                     _save_state(state_path, network, opt, step, history)
