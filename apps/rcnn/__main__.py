@@ -409,7 +409,6 @@ def _cmd_evaluate(args) -> int:
                       workers=args.workers, score_threshold=args.score_threshold, nms_iou=args.nms_iou,
                       bbox_regression=not args.no_bbox_regression, max_pictures=args.max_pictures)  # fmt: skip
     report.pop("results")
-    report["skipped_boxes"] = _skipped(anns)
     print(json.dumps(report, indent=2))
     return 0
 

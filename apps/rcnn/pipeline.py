@@ -632,8 +632,11 @@ def evaluate(
     With ``output_dir``: ``report.json``, ``pr_curves.png`` and up to ``max_pictures``
     detection pictures (``detections/<id>.jpg``, GT in white) are written there.
 
+    Degenerate boxes the reader skipped (``ImageAnnotation.skipped``) are not ground truth;
+    their number is reported as ``skipped_boxes``.
+
     Returns:
-        ``{"map_11point", "map_all_point", "per_class": {name: {...}}, "seconds_per_image", ...}``.
+        ``{"map_11point", "map_all_point", "per_class": {name: {...}}, "skipped_boxes", ...}``.
     """
     classes = detector.classes
     index = {c: i for i, c in enumerate(classes)}
@@ -664,6 +667,7 @@ def evaluate(
             for r in result["classes"]
         },
         "images": len(annotations),
+        "skipped_boxes": int(sum(len(getattr(a, "skipped", ())) for a in annotations)),
         "seconds_per_image_excluding_proposals": float(np.mean([t["total_s"] - t["proposals_s"] for t in timings])),
         "regions_per_image": float(np.mean([t["regions"] for t in timings])),
     }
