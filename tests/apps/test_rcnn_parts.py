@@ -282,3 +282,15 @@ def test_help_and_usage_errors_import_no_keras_or_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_xla_is_a_deprecated_alias_of_jit_compile_on(capsys):
+    from apps.rcnn.__main__ import build_parser
+
+    parser = build_parser()
+    base = ["detect", "--model", "m", "x.jpg"]
+    assert parser.parse_args(base).jit_compile == "auto"
+    assert parser.parse_args(base + ["--jit-compile", "off"]).jit_compile == "off"
+    assert capsys.readouterr().err == ""
+    assert parser.parse_args(base + ["--xla"]).jit_compile == "on"
+    assert "--xla is deprecated; use --jit-compile on" in capsys.readouterr().err
