@@ -182,13 +182,14 @@ def plot_pr_curves(results: Sequence[ClassResult], path: str, *, title: str = "P
         rec = np.concatenate([[0.0], r.recall])
         prec = np.concatenate([[1.0], r.precision])
         ax.plot(rec, prec, label=f"{r.name} (AP {r.ap_all_point:.3f})")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
+    ax.set_xlabel("recall", fontsize=12)
+    ax.set_ylabel("precision", fontsize=12)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=13)
+    ax.tick_params(labelsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="lower left", fontsize=11)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path)
@@ -208,8 +209,14 @@ def draw_detections(
     *,
     gt_boxes: np.ndarray | None = None,
     min_score: float = -np.inf,
+    min_width: int = 480,
+    max_boxes: int | None = None,
 ) -> str:
     """Write an image with labelled detection boxes (and ground truth in white) with OpenCV.
+
+    Pictures narrower than ``min_width`` are enlarged (boxes with them) so that boxes and
+    labels stay readable; a caption strip on top says how many detections are drawn and
+    above which score, so a picture without detections says so.
 
     Args:
         image: ``(h, w, 3)`` uint8 RGB image (in the detections' coordinates).
@@ -218,26 +225,49 @@ def draw_detections(
         path: output file (PNG or JPEG).
         gt_boxes: optional ``(m, 4)`` ground-truth boxes drawn thin and white.
         min_score: only draw detections scoring above this.
+        min_width: enlarge narrower pictures to this width (0: never).
+        max_boxes: draw at most this many (the highest-scoring) detections (None: all).
     """
     import cv2
 
-    canvas = np.ascontiguousarray(image[..., ::-1]).copy()
-    thick = max(1, round(max(image.shape[:2]) / 300))
+    factor = max(1.0, min_width / image.shape[1]) if min_width else 1.0
+    canvas = np.ascontiguousarray(image[..., ::-1])
+    if factor > 1:
+        size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+        canvas = cv2.resize(canvas, size, interpolation=cv2.INTER_CUBIC)
+    canvas = canvas.copy()
+    h, w = canvas.shape[:2]
+    thick = max(2, round(max(h, w) / 250))
+    font = max(0.5, 0.3 * thick)
+    above = [i for i in np.argsort(-np.asarray(det.scores), kind="stable") if det.scores[i] > min_score]
+    keep = above if max_boxes is None else above[:max_boxes]
     if gt_boxes is not None:
-        for b in np.asarray(gt_boxes).reshape(-1, 4):
-            cv2.rectangle(canvas, (int(b[0]), int(b[1])), (int(b[2]), int(b[3])), (255, 255, 255), 1)
-    for b, s, c in zip(det.boxes, det.scores, det.labels):
-        if s <= min_score:
-            continue
+        for b in np.asarray(gt_boxes, np.float64).reshape(-1, 4) * factor:
+            cv2.rectangle(canvas, (int(b[0]), int(b[1])), (int(b[2]), int(b[3])), (255, 255, 255), max(1, thick // 2))
+    for i in keep:
+        b, s, c = det.boxes[i] * factor, det.scores[i], det.labels[i]
         color = _COLORS[int(c) % len(_COLORS)][::-1]
         p0, p1 = (int(b[0]), int(b[1])), (int(b[2]), int(b[3]))
         cv2.rectangle(canvas, p0, p1, color, thick)
         text = f"{classes[int(c)]} {s:.2f}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, 1)
-        y = max(p0[1], th + base)
-        cv2.rectangle(canvas, (p0[0], y - th - base), (p0[0] + tw, y), color, -1)
-        cv2.putText(canvas, text, (p0[0], y - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, (255, 255, 255), 1, cv2.LINE_AA)
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font, max(1, thick // 2))
+        x = min(max(p0[0], 0), max(0, w - tw - 4))
+        y = max(p0[1], th + base + 4)
+        cv2.rectangle(canvas, (x, y - th - base - 4), (x + tw + 4, y), color, -1)
+        cv2.putText(canvas, text, (x + 2, y - base - 2), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255),
+                    max(1, thick // 2), cv2.LINE_AA)  # fmt: skip
+    caption = f"{len(above)} detection(s)" + (f" scoring > {min_score:.2f}" if np.isfinite(min_score) else "")
+    if len(keep) < len(above):
+        caption = f"top {len(keep)} of " + caption
+    if gt_boxes is not None:
+        caption += "; truth: white"
+    (cw, ch), cbase = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+    strip = np.full((ch + cbase + 12, w, 3), 32, np.uint8)
+    cv2.putText(strip, caption, (6, ch + 6), cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255), 1, cv2.LINE_AA)
+    canvas = np.concatenate([strip, canvas])
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    if not cv2.imwrite(path, canvas):
+    tmp = f"{path}.{os.getpid()}.tmp{os.path.splitext(path)[1]}"
+    if not cv2.imwrite(tmp, canvas):
         raise OSError(f"Could not write the picture {path!r}.")
+    os.replace(tmp, path)
     return path

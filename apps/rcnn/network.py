@@ -27,7 +27,11 @@ import keras
 import numpy as np
 from keras import layers
 
-__all__ = ["build_network", "feature_model", "preprocess", "extract_features", "RegionBatches", "finetune", "PREPROCESS"]
+__all__ = [
+    "build_network", "feature_model", "preprocess", "extract_features", "extract_features_stream", "RegionBatches",
+    "finetune",
+    "FinetuneInterrupted", "PREPROCESS",
+]  # fmt: skip
 
 PREPROCESS = ("scale", "caffe")
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -119,13 +123,58 @@ def extract_features(
     for start in range(0, len(patches), batch_size):
         batch = preprocess(patches[start : start + batch_size], preprocess_mode)
         n = len(batch)
-        if n < batch_size:  # pad: one input shape, so the compiled function is never retraced
-            batch = np.concatenate([batch, np.zeros((batch_size - n,) + batch.shape[1:], batch.dtype)])
+        padded = _bucket(n, batch_size)
+        if n < padded:  # pad to a multiple of 32: a few input shapes, each traced once, little wasted work
+            batch = np.concatenate([batch, np.zeros((padded - n,) + batch.shape[1:], batch.dtype)])
         out.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:n])
     return np.concatenate(out)
 
 
-class RegionBatches(keras.utils.PyDataset):
+def _bucket(n: int, batch_size: int, step: int = 32) -> int:
+    """The padded size of a last batch of ``n``: the next multiple of ``step`` (at most ``batch_size``)."""
+    return min(batch_size, -(-n // step) * step)
+
+
+def extract_features_stream(
+    model: keras.Model,
+    patch_arrays,
+    *,
+    batch_size: int = 256,
+    preprocess_mode: str = "scale",
+) -> list[np.ndarray]:
+    """Features of a stream of patch arrays (one per image), in full batches across arrays.
+
+    The arrays are concatenated into batches of ``batch_size`` regions regardless of which
+    image they come from, so only the very last batch is padded; the result is split back
+    into one ``(n_i, d)`` array per input array, in order.
+    """
+    dim = model.output.shape[-1]
+    sizes, buffer, buffered, feats = [], [], 0, []
+
+    def flush(final: bool):
+        nonlocal buffer, buffered
+        if not buffered:
+            return
+        data = np.concatenate(buffer)
+        cut = len(data) if final else (len(data) // batch_size) * batch_size
+        if cut:
+            feats.append(extract_features(model, data[:cut], batch_size=batch_size, preprocess_mode=preprocess_mode))
+        buffer = [data[cut:]] if cut < len(data) else []
+        buffered = len(data) - cut
+
+    for patches in patch_arrays:
+        sizes.append(len(patches))
+        if len(patches):
+            buffer.append(patches)
+            buffered += len(patches)
+        if buffered >= batch_size:
+            flush(final=False)
+    flush(final=True)
+    allf = np.concatenate(feats) if feats else np.zeros((0, dim), np.float32)
+    return np.split(allf, np.cumsum(sizes)[:-1]) if sizes else []
+
+
+class RegionBatches:
     """Fine-tuning mini-batches: ``positives`` regions with IoU >= 0.5 + ``negatives`` background.
 
     Positives are drawn class-balanced (a class uniformly, then one of its regions), so rare
@@ -133,17 +182,21 @@ class RegionBatches(keras.utils.PyDataset):
     ``augment``, every box is jittered (5% shift and scale), half the patches are mirrored,
     and brightness/contrast vary by +-20%.
 
+    Batch ``step`` is a pure function of ``(seed, step)`` (its own ``numpy`` generator), so a
+    resumed run sees exactly the batches, in the same order and with the same augmentation,
+    as an uninterrupted one. ``batches[i]`` and ``batches.batch(i)`` are the same.
+
     Args:
         images: RGB uint8 images at the working scale.
         boxes: per image, ``(n_i, 4)`` candidate boxes (proposals and ground truth) in the
             working scale.
         labels: per image, ``(n_i,)`` labels, 0 = background, ``k`` = class ``k - 1``.
         input_size, padding: warping settings.
-        steps: batches per epoch.
+        steps: the number of batches (``len(batches)``).
         positives, negatives: regions per batch of each kind (the paper: 32 and 96).
         augment: apply the augmentation above.
         preprocess_mode: see :func:`preprocess`.
-        seed: random seed (batch ``i`` of epoch ``e`` is reproducible).
+        seed: random seed.
     """
 
     def __init__(
@@ -160,9 +213,7 @@ class RegionBatches(keras.utils.PyDataset):
         augment: bool = True,
         preprocess_mode: str = "scale",
         seed: int = 0,
-        **kwargs,
     ):
-        super().__init__(**kwargs)
         self.images = images
         self.input_size = input_size
         self.padding = padding
@@ -172,7 +223,6 @@ class RegionBatches(keras.utils.PyDataset):
         self.augment = augment
         self.preprocess_mode = preprocess_mode
         self.seed = seed
-        self.epoch = 0
         img_idx = np.concatenate([np.full(len(b), i) for i, b in enumerate(boxes)])
         all_boxes = np.concatenate([np.asarray(b, np.float32).reshape(-1, 4) for b in boxes])
         all_labels = np.concatenate([np.asarray(lab).reshape(-1) for lab in labels]).astype(np.int64)
@@ -183,44 +233,111 @@ class RegionBatches(keras.utils.PyDataset):
             raise ValueError("Fine-tuning needs positive regions (IoU >= 0.5 with a ground-truth box); none were found.")
         if len(self.negative_index) == 0:
             raise ValueError("Fine-tuning needs background regions (IoU < 0.5); none were found.")
+        self._classes = np.array(sorted(self.positive_index))
+        # One mean colour per image (the warp's border fill), computed once, not per batch.
+        self._fills = [np.asarray(im, np.float64).reshape(-1, 3).mean(axis=0) for im in images]
 
     def __len__(self):
         return self.steps
 
-    def on_epoch_end(self):
-        self.epoch += 1
-
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Indices of one batch: class-balanced positives, then background."""
-        classes = np.array(sorted(self.positive_index))
-        chosen = rng.choice(classes, size=self.positives)
-        pos = np.array([rng.choice(self.positive_index[int(c)]) for c in chosen], dtype=np.int64)
+        chosen = rng.choice(self._classes, size=self.positives)
+        # One uniform draw per positive picks a region of its class (vectorised rng.choice).
+        u = rng.random(self.positives)
+        pos = np.empty(self.positives, dtype=np.int64)
+        for c in np.unique(chosen):
+            sel = np.flatnonzero(chosen == c)
+            pool = self.positive_index[int(c)]
+            pos[sel] = pool[np.minimum((u[sel] * len(pool)).astype(np.int64), len(pool) - 1)]
         neg = rng.choice(self.negative_index, size=self.negatives, replace=len(self.negative_index) < self.negatives)
         return np.concatenate([pos, neg])
 
-    def __getitem__(self, index):
+    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch number ``step``: ``(float32 network input, int64 labels)``."""
         from apps.rcnn.regions import jitter_boxes, warp_regions
 
-        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        rng = np.random.default_rng([int(self.seed), int(step)])
         idx = self.sample(rng)
         boxes = self.boxes[idx]
+        n = len(idx)
         if self.augment:
             boxes = jitter_boxes(boxes, rng, shift=0.05, scale=0.05)
-        flip = rng.random(len(idx)) < 0.5 if self.augment else None
-        patches = np.empty((len(idx), self.input_size, self.input_size, 3), dtype=np.uint8)
-        for i in np.unique(self.img_idx[idx]):
-            sel = np.flatnonzero(self.img_idx[idx] == i)
+            flip = rng.random(n) < 0.5
+            contrast = rng.uniform(0.8, 1.2, size=(n, 1, 1, 1)).astype(np.float32)
+            shift = rng.uniform(-0.2, 0.2, size=(n, 1, 1, 1)).astype(np.float32)
+        else:
+            flip = None
+        patches = np.empty((n, self.input_size, self.input_size, 3), dtype=np.uint8)
+        owner = self.img_idx[idx]
+        for i in np.unique(owner):
+            sel = np.flatnonzero(owner == i)
             patches[sel] = warp_regions(
                 self.images[i], boxes[sel], self.input_size, padding=self.padding,
-                flip=None if flip is None else flip[sel],
+                fill=self._fills[i], flip=None if flip is None else flip[sel],
             )  # fmt: skip
         x = preprocess(patches, self.preprocess_mode)
         if self.augment:
-            contrast = rng.uniform(0.8, 1.2, size=(len(idx), 1, 1, 1)).astype(np.float32)
-            shift = rng.uniform(-0.2, 0.2, size=(len(idx), 1, 1, 1)).astype(np.float32)
             scale = 1.0 if self.preprocess_mode == "scale" else 127.5
-            x = x * contrast + shift * scale
+            x *= contrast
+            x += shift * scale
         return x, self.labels[idx]
+
+    def __getitem__(self, step):
+        if not 0 <= int(step) < self.steps:
+            raise IndexError(f"batch {step} out of range [0, {self.steps})")
+        return self.batch(int(step))
+
+
+class FinetuneInterrupted(KeyboardInterrupt):
+    """Fine-tuning stopped by SIGINT after ``step`` steps (epoch ``epoch``), its state saved."""
+
+    def __init__(self, step: int, epoch: int, total: int):
+        super().__init__(f"interrupted at epoch {epoch} step {step}")
+        self.step, self.epoch, self.total = step, epoch, total
+
+
+_STATE_FILE = "finetune_state.npz"
+
+
+def _save_state(path: str, network, optimizer, step: int, history: dict, partial=((), ())) -> None:
+    """Every variable of the network (seed-generator states included) and of the optimizer,
+    the step, the history so far and the current epoch's per-step losses/accuracies,
+    written to a temporary file and renamed (atomic)."""
+    arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(network.variables)}
+    arrays.update({f"opt_{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
+    arrays["step"] = np.int64(step)
+    for key, values in history.items():
+        arrays[f"history_{key}"] = np.asarray(values, dtype=np.float64)
+    arrays["partial_loss"] = np.asarray(partial[0], dtype=np.float64)
+    arrays["partial_acc"] = np.asarray(partial[1], dtype=np.float64)
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _load_state(path: str, network, optimizer) -> tuple[int, dict, tuple[list, list]]:
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # a truncated/corrupt file: say so, never overwrite it
+        raise ValueError(f"The fine-tuning checkpoint is unreadable or corrupt ({type(exc).__name__}: {exc}); "
+                         f"move it away or pass --overwrite to start afresh. Received: file={path!r}") from None  # fmt: skip
+    n_model = sum(k.startswith("model_") for k in arrays)
+    n_opt = sum(k.startswith("opt_") for k in arrays)
+    if n_model != len(network.variables) or n_opt != len(optimizer.variables) or "step" not in arrays:
+        raise ValueError(f"The fine-tuning checkpoint does not belong to this network ({n_model} network variables, "
+                         f"this one has {len(network.variables)}). Received: file={path!r}")  # fmt: skip
+    for i, v in enumerate(network.variables):
+        if tuple(arrays[f"model_{i}"].shape) != tuple(v.shape):
+            raise ValueError(f"The fine-tuning checkpoint does not belong to this network (variable {v.path} has "
+                             f"shape {tuple(v.shape)}, the file {arrays[f'model_{i}'].shape}). Received: file={path!r}")  # fmt: skip
+        v.assign(arrays[f"model_{i}"])
+    for i, v in enumerate(optimizer.variables):
+        v.assign(arrays[f"opt_{i}"])
+    history = {k[len("history_"):]: [float(x) for x in arrays[k]] for k in arrays if k.startswith("history_")}
+    partial = ([float(x) for x in arrays.get("partial_loss", ())], [float(x) for x in arrays.get("partial_acc", ())])
+    return int(arrays["step"]), history, partial
 
 
 def finetune(
@@ -230,38 +347,119 @@ def finetune(
     learning_rate: float = 1e-3,
     optimizer: str = "adam",
     steps_per_epoch: int = 100,
-    backup_dir: str | None = None,
+    checkpoint_dir: str | None = None,
     xla: bool = False,
     verbose: int = 1,
-) -> keras.callbacks.History:
+    log=None,
+    compile: bool = True,
+) -> dict:
     """Fine-tune ``network`` as an (N+1)-way classifier on ``batches``.
 
     The learning rate follows a cosine decay over all steps. ``optimizer="sgd"`` is the
     paper's SGD with momentum 0.9 (use ``learning_rate=0.001`` with pretrained weights);
-    ``"adam"`` (default) trains from scratch more reliably on small data. With
-    ``backup_dir``, ``keras.callbacks.BackupAndRestore`` resumes an interrupted run.
+    ``"adam"`` (default) trains from scratch more reliably on small data.
+
+    The loop calls ``train_on_batch`` on batches already in memory, the next batch being
+    warped in a background thread while the current step runs (OpenCV and TensorFlow
+    release the GIL), so the step costs what the bare network's step costs.
+
+    With ``checkpoint_dir``, the complete training state (every network variable,
+    dropout seed states included, the optimizer's slots and iteration count, the step
+    and the history) is saved atomically there every ``steps_per_epoch`` steps and on
+    SIGINT, and once more when fine-tuning completes; a new call with the same
+    arguments resumes from it (or returns at once when it was complete) and gives the
+    same weights as an uninterrupted run, since batch ``i`` depends only on ``(seed, i)``.
+    The caller removes the folder when it no longer needs it.
+
+    Args:
+        log: callable receiving one progress line per epoch (default: stderr when
+            ``verbose``).
+        compile: compile ``network`` with a new optimizer (False: keep the network's
+            compiled optimizer and train function, e.g. to time steps without the set-up).
 
     Returns:
-        The Keras ``History`` (loss and accuracy per epoch).
+        The history: ``{"loss": [...], "sparse_categorical_accuracy": [...]}``, one mean per epoch.
+
+    Raises:
+        FinetuneInterrupted: on SIGINT, after saving the state (a ``KeyboardInterrupt``).
     """
+    import concurrent.futures
+    import signal
+    import sys
+    import threading
+    import time
+
+    from kerasnets.progress import format_epoch_line
+
     total = len(batches)
-    epochs = max(1, math.ceil(total / steps_per_epoch))
-    batches.steps = min(steps_per_epoch, total)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * batches.steps, alpha=0.05)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total), alpha=0.05)
     if optimizer == "sgd":
         opt = keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=5e-4)
     elif optimizer == "adam":
         opt = keras.optimizers.AdamW(schedule, weight_decay=1e-4)
     else:
         raise ValueError(f"`optimizer` must be one of 'adam', 'sgd'. Received: optimizer={optimizer!r}")
-    network.compile(
-        optimizer=opt,
-        loss="sparse_categorical_crossentropy",
-        metrics=["sparse_categorical_accuracy"],
-        jit_compile=bool(xla),
-    )
-    callbacks = []
-    if backup_dir is not None:
-        os.makedirs(backup_dir, exist_ok=True)
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=True))
-    return network.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    if compile or network.optimizer is None:
+        network.compile(
+            optimizer=opt,
+            loss="sparse_categorical_crossentropy",
+            metrics=["sparse_categorical_accuracy"],
+            jit_compile=bool(xla),
+        )
+        opt.build(network.trainable_variables)
+    opt = network.optimizer
+    if log is None:
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else (lambda line: None)
+    epochs = max(1, math.ceil(total / steps_per_epoch))
+    state_path = None
+    start, history = 0, {"loss": [], "sparse_categorical_accuracy": []}
+    losses, accs = [], []
+    if checkpoint_dir is not None:
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        state_path = os.path.join(checkpoint_dir, _STATE_FILE)
+        if os.path.isfile(state_path):
+            start, saved, (losses, accs) = _load_state(state_path, network, opt)
+            history.update(saved)
+            log(f"resuming fine-tuning at step {start}/{total}")
+    if start >= total:
+        return history
+
+    stop = threading.Event()
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcnn-batches")
+    try:
+        pending = pool.submit(batches.batch, start)
+        t_epoch = time.perf_counter()
+        step = start
+        while step < total:
+            x, y = pending.result()
+            if step + 1 < total:
+                pending = pool.submit(batches.batch, step + 1)
+            loss, acc = network.train_on_batch(x, y)
+            step += 1
+            losses.append(float(loss))
+            accs.append(float(acc))
+            end_of_epoch = step % steps_per_epoch == 0 or step == total
+            if end_of_epoch:
+                epoch = math.ceil(step / steps_per_epoch)
+                history["loss"].append(float(np.mean(losses)))
+                history["sparse_categorical_accuracy"].append(float(np.mean(accs)))
+                log(format_epoch_line(epoch, epochs, {"loss": history["loss"][-1],
+                                                      "accuracy": history["sparse_categorical_accuracy"][-1]},
+                                      time.perf_counter() - t_epoch))  # fmt: skip
+                losses, accs, t_epoch = [], [], time.perf_counter()
+                if state_path is not None and step < total:
+                    _save_state(state_path, network, opt, step, history)
+            if stop.is_set() and step < total:
+                if state_path is not None:
+                    _save_state(state_path, network, opt, step, history, partial=(losses, accs))
+                raise FinetuneInterrupted(step, step // steps_per_epoch + 1, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+    if state_path is not None:  # the finished state: a run killed after this point does not fine-tune again
+        _save_state(state_path, network, opt, total, history)
+    return history

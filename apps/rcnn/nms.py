@@ -57,7 +57,10 @@ def per_class_nms(
     score_threshold: float = -np.inf,
     max_per_class: int = 100,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NMS run independently for each class.
+    """NMS run independently for each class, all classes in one ``tf.image.combined_non_max_suppression`` call.
+
+    The result equals running :func:`nms` once per class (tested in
+    ``tests/apps/test_rcnn_parts.py``), without a Python loop over the classes.
 
     Args:
         boxes: ``(n, 4)`` boxes shared by all classes, or ``(n, num_classes, 4)`` class-specific
@@ -68,16 +71,37 @@ def per_class_nms(
     Returns:
         ``(boxes (k, 4), scores (k,), class_index (k,))``, sorted by descending score.
     """
+    import tensorflow as tf
+
     scores = np.asarray(scores, dtype=np.float32)
     boxes = np.asarray(boxes, dtype=np.float32)
-    out_b, out_s, out_c = [], [], []
-    for c in range(scores.shape[1]):
-        cb = boxes[:, c] if boxes.ndim == 3 else boxes
-        keep = nms(cb, scores[:, c], iou_threshold=iou_threshold, max_output=max_per_class,
-                   score_threshold=score_threshold)  # fmt: skip
-        out_b.append(cb[keep])
-        out_s.append(scores[keep, c])
-        out_c.append(np.full(len(keep), c, dtype=np.int64))
-    b, s, c = np.concatenate(out_b).reshape(-1, 4), np.concatenate(out_s), np.concatenate(out_c)
-    order = np.argsort(-s, kind="stable")
-    return b[order], s[order], c[order]
+    if scores.ndim != 2:
+        raise ValueError(f"`scores` must be (n, num_classes). Received: scores.shape={scores.shape}")
+    n, num_classes = scores.shape
+    if n == 0 or num_classes == 0:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+    per_class = boxes.reshape(n, num_classes, 4) if boxes.ndim == 3 else boxes.reshape(n, 1, 4)
+    # The kernel mis-sorts negative scores (SVM scores are mostly negative: its output then holds
+    # padding rows of score -1 among the valid ones, TF 2.21), so it is given the scores' dense ranks
+    # (1, 2, ...: exact in float32 up to 2**24, order and ties kept) and the threshold as a rank;
+    # the exact scores are looked up from the ranks afterwards.
+    values, inverse = np.unique(scores, return_inverse=True)
+    ranks = (inverse.reshape(scores.shape) + 1).astype(np.float32)
+    rank_threshold = float(np.searchsorted(values, score_threshold, side="right")) + 0.5  # keep score > threshold
+    keep = min(int(max_per_class), n)
+    b, s, c, valid = tf.image.combined_non_max_suppression(
+        per_class[None][..., [1, 0, 3, 2]],  # TF's [y1, x1, y2, x2]
+        ranks[None],
+        max_output_size_per_class=keep,
+        max_total_size=keep * num_classes,
+        iou_threshold=float(iou_threshold),
+        score_threshold=rank_threshold,
+        pad_per_class=False,
+        clip_boxes=False,
+    )
+    k = int(valid[0])
+    out_b = b.numpy()[0, :k][:, [1, 0, 3, 2]]
+    out_s = values[np.rint(s.numpy()[0, :k]).astype(np.int64) - 1].astype(np.float32)
+    out_c = c.numpy()[0, :k].astype(np.int64)
+    order = np.lexsort((out_c, -out_s))  # by score, ties by class (the per-class loop's order)
+    return out_b[order], out_s[order], out_c[order]

@@ -30,12 +30,13 @@ import numpy as np
 
 from apps.rcnn.boxes import iou
 from apps.rcnn.evaluation import Detections, draw_detections, evaluate_detections, plot_pr_curves
-from apps.rcnn.proposals import ProposalConfig, compute_proposals, proposals_for_file
+from apps.rcnn.proposals import ProposalConfig, compute_proposals, proposals_for_image
 from apps.rcnn.regions import context_padding_for, load_image, warp_regions
 
 __all__ = ["TrainConfig", "train", "Detector", "evaluate"]
 
 FORMAT_VERSION = 1
+CHECKPOINT_DIR = "checkpoint"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +119,120 @@ def _log(verbose: bool, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+#: Files of a finished model folder; ``train_summary.json`` is written last and marks it finished.
+MODEL_FILES = ("config.json", "network.weights.h5", "svm.npz", "bbox.npz", "train_summary.json")
+_LOCK_FILE = ".train.lock"
+
+
+class RunFolderError(ValueError):
+    """A model folder that cannot be trained into as asked (finished, other settings, in use)."""
+
+
+def _write_json(path: str, data: dict) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _config_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "<unset>"), new.get(key, "<unset>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(_config_differences(a, b, prefix=f"{prefix}{key}."))
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+class _RunLock:
+    """An exclusive ``flock`` on ``<folder>/.train.lock`` for the time of one training."""
+
+    def __init__(self, folder: str, flag: str):
+        self.path = os.path.join(folder, _LOCK_FILE)
+        self.flag = flag
+        self._file = None
+
+    def __enter__(self):
+        import fcntl
+
+        self._file = open(self.path, "a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            owner = self._file.read().strip() or "another process"
+            self._file.close()
+            raise RunFolderError(
+                f"{self.flag} {os.path.dirname(self.path)!r} is in use by another training ({owner}); wait for it "
+                f"to finish or choose another {self.flag}."
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"pid {os.getpid()}\n")
+        self._file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        return False
+
+
+def prepare_run_folder(output_dir: str, config: "TrainConfig", *, overwrite: bool = False, flag: str = "--output") -> bool:
+    """Check ``output_dir`` for a training with ``config``; return True when it resumes a run.
+
+    * a finished model (``train_summary.json``) is refused unless ``overwrite``, which
+      removes the model files and the checkpoint first;
+    * an unfinished run (``config.json`` without ``train_summary.json``) resumes when its
+      settings equal ``config``, else it is refused with every differing setting listed;
+    * ``config.json`` is written only after these checks.
+
+    Raises:
+        RunFolderError: see above; the message names ``flag``.
+    """
+    import shutil
+
+    os.makedirs(output_dir, exist_ok=True)
+    cfg_path = os.path.join(output_dir, "config.json")
+    finished = os.path.isfile(os.path.join(output_dir, "train_summary.json"))
+    fresh = f"pass --overwrite to start a fresh run in it, or choose another {flag}"
+    if overwrite:
+        for name in MODEL_FILES:
+            if os.path.isfile(os.path.join(output_dir, name)):
+                os.remove(os.path.join(output_dir, name))
+        shutil.rmtree(os.path.join(output_dir, CHECKPOINT_DIR), ignore_errors=True)
+    elif finished:
+        raise RunFolderError(f"{flag} {output_dir!r} already holds a trained model (train_summary.json); "
+                             f"nothing was changed; {fresh}.")  # fmt: skip
+    resume = False
+    new = {"format_version": FORMAT_VERSION, "config": config.to_dict()}
+    if os.path.isfile(cfg_path):
+        try:
+            with open(cfg_path) as f:
+                old = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise RunFolderError(f"{flag} {output_dir!r}: its config.json is unreadable ({exc}); {fresh}.") from None
+        diffs = _config_differences(old if isinstance(old, dict) else {}, json.loads(json.dumps(new)))
+        if diffs:
+            raise RunFolderError(
+                f"{flag} {output_dir!r} holds an unfinished run with other settings; resuming it would mix two "
+                f"runs. Differences (saved -> asked): {'; '.join(diffs)}. Run the same command as before to resume, or {fresh}."
+            )
+        resume = True
+    elif os.path.isdir(os.path.join(output_dir, CHECKPOINT_DIR)) and os.listdir(os.path.join(output_dir, CHECKPOINT_DIR)):
+        raise RunFolderError(f"{flag} {output_dir!r} holds a checkpoint without config.json; {fresh}.")
+    _write_json(cfg_path, new)
+    return resume
+
+
 def _region_targets(proposals: np.ndarray, gt: np.ndarray, gt_cls: np.ndarray, num_classes: int):
     """Per proposal: best IoU, its GT index, and the max IoU with each class's boxes."""
     n = len(proposals)
@@ -140,8 +255,15 @@ def train(
     cache_dir: str | None = None,
     workers: int | None = None,
     verbose: bool = True,
+    overwrite: bool = False,
+    output_flag: str = "output_dir",
 ) -> dict:
     """Train an R-CNN detector and save it to ``output_dir``.
+
+    ``output_dir`` is a run folder (see :func:`prepare_run_folder`): a killed or
+    interrupted training resumes there, with the same settings, to the same result as an
+    uninterrupted run; a finished one is refused unless ``overwrite``; two trainings in one
+    folder at once are refused (a lock file).
 
     Args:
         annotations: training :class:`kerasnets.data.voc.ImageAnnotation` records.
@@ -150,6 +272,8 @@ def train(
         cache_dir: proposal cache folder (None: no cache).
         workers: proposal processes.
         verbose: print progress.
+        overwrite: retrain a folder that holds a finished model.
+        output_flag: how errors name ``output_dir`` (the CLI passes ``--output``).
 
     Returns:
         A summary dict (timings, fine-tuning history, SVM mining history), also saved as
@@ -158,16 +282,14 @@ def train(
     Raises:
         ValueError: no annotations, an object of a class not in ``config.classes``, or a
             class without any ground-truth box.
+        RunFolderError: see :func:`prepare_run_folder`.
+        apps.rcnn.network.FinetuneInterrupted: SIGINT during fine-tuning (state saved).
     """
-    import keras
-
-    from apps.rcnn.bbox_regression import train_box_regressors
-    from apps.rcnn.network import RegionBatches, build_network, extract_features, feature_model, finetune
-    from apps.rcnn.svm import feature_scale, train_svms
-
     if not annotations:
         raise ValueError("`annotations` must hold at least one training image. Received: annotations=[]")
     classes = list(config.classes)
+    if not classes:
+        raise ValueError("`config.classes` must name at least one class. Received: classes=()")
     index = {c: i for i, c in enumerate(classes)}
     for a in annotations:
         for o in a.objects:
@@ -178,6 +300,22 @@ def train(
     if missing:
         raise ValueError(f"Every class needs training boxes; these have none: {missing}. Received: classes={classes!r}")
     os.makedirs(output_dir, exist_ok=True)
+    with _RunLock(output_dir, output_flag):
+        prepare_run_folder(output_dir, config, overwrite=overwrite, flag=output_flag)
+        return _train(annotations, config, output_dir, cache_dir=cache_dir, workers=workers, verbose=verbose)
+
+
+def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> dict:
+    import shutil
+
+    import keras
+
+    from apps.rcnn.bbox_regression import train_box_regressors
+    from apps.rcnn.network import RegionBatches, build_network, extract_features_stream, feature_model, finetune
+    from apps.rcnn.svm import feature_scale, train_svms
+
+    classes = list(config.classes)
+    index = {c: i for i, c in enumerate(classes)}
     keras.utils.set_random_seed(config.seed)
     timings = {}
     rng = np.random.default_rng(config.seed)
@@ -220,10 +358,9 @@ def train(
         )  # fmt: skip
         _log(verbose, f"fine-tuning {network.name} ({network.count_params():,} parameters) for "
                       f"{config.finetune_steps} steps of {config.batch_positives}+{config.batch_negatives} regions")  # fmt: skip
-        hist = finetune(network, batches, learning_rate=config.learning_rate, optimizer=config.optimizer,
-                        backup_dir=os.path.join(output_dir, "backup"), xla=config.xla,
-                        verbose=1 if verbose else 0)  # fmt: skip
-        history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        history = finetune(network, batches, learning_rate=config.learning_rate, optimizer=config.optimizer,
+                           checkpoint_dir=os.path.join(output_dir, CHECKPOINT_DIR), xla=config.xla,
+                           verbose=1 if verbose else 0)  # fmt: skip
     timings["finetune_s"] = time.perf_counter() - t0
 
     # 2. Feature pool: GT boxes, every proposal with IoU >= 0.5, a sample of the others.
@@ -237,9 +374,6 @@ def train(
         low = rng.choice(low, size=min(len(low), config.negatives_per_image), replace=False) if len(low) else low
         sel = np.concatenate([high, low]).astype(np.int64)
         boxes = np.concatenate([g, p[sel]])
-        patches = warp_regions(img, boxes, config.input_size, padding=config.padding)
-        f_list.append(extract_features(feats_model, patches, batch_size=config.feature_batch,
-                                       preprocess_mode=config.preprocess))  # fmt: skip
         g_ov = np.zeros((len(g), len(classes)), np.float32)
         for j, c in enumerate(gc):
             g_ov[j] = _region_targets(g[j : j + 1], g, gc, len(classes))[2][0]
@@ -249,6 +383,13 @@ def train(
         tbox_list.append(np.concatenate([g, g[arg[sel]] if len(g) else np.zeros((len(sel), 4), np.float32)]))
         tcls_list.append(np.concatenate([gc, gc[arg[sel]] if len(g) else np.full(len(sel), -1)]))
         tiou_list.append(np.concatenate([np.ones(len(g), np.float32), best[sel]]))
+    # Warping image i + 1 (a thread; OpenCV releases the GIL) overlaps the features of image i, and the
+    # regions of consecutive images share full batches (only the last one is padded).
+    f_list = extract_features_stream(
+        feats_model, _prefetched(lambda i: warp_regions(images[i], box_list[i], config.input_size,
+                                                        padding=config.padding), len(images)),
+        batch_size=config.feature_batch, preprocess_mode=config.preprocess,
+    )  # fmt: skip
     features = np.concatenate(f_list)
     scale = feature_scale(features)
     features *= scale
@@ -273,26 +414,58 @@ def train(
         is_prop = np.concatenate(gcls_list) < 0
         reg = train_box_regressors(features[is_prop], boxes_all[is_prop], np.concatenate(tbox_list)[is_prop],
                                    tcls[is_prop], tiou[is_prop], len(classes), alpha=config.bbox_alpha)  # fmt: skip
-        np.savez(os.path.join(output_dir, "bbox.npz"), coef=reg.coef, intercept=reg.intercept, trained=reg.trained)
+        _savez(os.path.join(output_dir, "bbox.npz"), coef=reg.coef, intercept=reg.intercept, trained=reg.trained)
     timings["bbox_s"] = time.perf_counter() - t0
 
-    network.save_weights(os.path.join(output_dir, "network.weights.h5"))
-    np.savez(os.path.join(output_dir, "svm.npz"), weights=svms.weights, biases=svms.biases,
-             feature_scale=np.float32(scale))  # fmt: skip
-    with open(os.path.join(output_dir, "config.json"), "w") as f:
-        json.dump({"format_version": FORMAT_VERSION, "config": config.to_dict()}, f, indent=2)
+    tmp_weights = os.path.join(output_dir, f".network.{os.getpid()}.tmp.weights.h5")
+    network.save_weights(tmp_weights)
+    os.replace(tmp_weights, os.path.join(output_dir, "network.weights.h5"))
+    _savez(os.path.join(output_dir, "svm.npz"), weights=svms.weights, biases=svms.biases,
+           feature_scale=np.float32(scale))  # fmt: skip
     summary = {
         "timings": timings,
         "train_seconds": float(sum(timings.values())),
         "images": len(annotations),
+        "skipped_boxes": int(sum(len(getattr(a, "skipped", ())) for a in annotations)),
         "feature_pool": int(features.shape[0]),
         "finetune_history": history,
         "svm_false_positives": svms.false_positives,
         "svm_negatives_used": svms.negatives_used,
     }
-    with open(os.path.join(output_dir, "train_summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    _write_json(os.path.join(output_dir, "train_summary.json"), summary)  # last: marks the folder finished
+    shutil.rmtree(os.path.join(output_dir, CHECKPOINT_DIR), ignore_errors=True)
     return summary
+
+
+def _prefetched(make, count: int):
+    """Yield ``make(0), ..., make(count - 1)``, computing item ``i + 1`` in a thread while ``i`` is used."""
+    import concurrent.futures
+
+    if count == 0:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcnn-prefetch") as pool:
+        pending = pool.submit(make, 0)
+        for i in range(count):
+            item = pending.result()
+            if i + 1 < count:
+                pending = pool.submit(make, i + 1)
+            yield item
+
+
+def _savez(path: str, **arrays) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+@dataclasses.dataclass
+class _Prepared:
+    path: str
+    image: np.ndarray
+    scale: float
+    proposals: np.ndarray
+    read_s: float
+    proposals_s: float
 
 
 class Detector:
@@ -318,6 +491,12 @@ class Detector:
                 f"`model` must be a folder written by `python -m apps.rcnn train` (with config.json). "
                 f"Received: model={model_dir!r}"
             )
+        for name in ("network.weights.h5", "svm.npz", "train_summary.json"):
+            if not os.path.isfile(os.path.join(model_dir, name)):
+                raise FileNotFoundError(
+                    f"`model` holds no finished training ({name} is missing): run or resume "
+                    f"`python -m apps.rcnn train --output {model_dir}` first. Received: model={model_dir!r}"
+                )
         with open(cfg_path) as f:
             saved = json.load(f)
         if saved.get("format_version") != FORMAT_VERSION:
@@ -339,6 +518,37 @@ class Detector:
         if os.path.isfile(bbox_path):
             b = np.load(bbox_path)
             self.regressor = BoxRegressor(coef=b["coef"], intercept=b["intercept"], trained=b["trained"])
+
+    def _prepare(self, image_path: str, proposals, cache_dir) -> "_Prepared":
+        """Read the image once (at the proposals' working scale) and get its proposals (cache or compute)."""
+        t0 = time.perf_counter()
+        img, scale = load_image(image_path, self.config.proposals.max_side)
+        read_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if proposals is None:
+            proposals = proposals_for_image(image_path, img, scale, self.config.proposals, cache_dir)
+        return _Prepared(image_path, img, scale, proposals, read_s, time.perf_counter() - t0)
+
+    def detect_many(self, image_paths: Sequence[str], *, cache_dir: str | None = None, **kwargs):
+        """Detect in several images, yielding ``(path, Detections, timings)`` in order.
+
+        The next image is read and its proposals computed in a background thread (selective
+        search and OpenCV release the GIL) while the features of the current one are
+        extracted, so proposals and feature extraction overlap. ``kwargs`` as :meth:`detect`.
+        """
+        import concurrent.futures
+
+        paths = list(image_paths)
+        if not paths:
+            return
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcnn-proposals") as pool:
+            pending = pool.submit(self._prepare, paths[0], None, cache_dir)
+            for i, path in enumerate(paths):
+                prepared = pending.result()
+                if i + 1 < len(paths):
+                    pending = pool.submit(self._prepare, paths[i + 1], None, cache_dir)
+                d, timing = self.detect(prepared, **kwargs)
+                yield path, d, timing
 
     def detect(
         self,
@@ -364,18 +574,21 @@ class Detector:
 
         Returns:
             ``(Detections in original image coordinates, timings)`` where timings has
-            ``proposals_s``, ``warp_s``, ``features_s``, ``score_nms_s``, ``total_s``, ``regions``.
+            ``read_s``, ``proposals_s``, ``warp_s``, ``features_s``, ``score_nms_s``, ``total_s``,
+            ``regions``; the image file is read and decoded once.
         """
         from apps.rcnn.network import extract_features
         from apps.rcnn.nms import per_class_nms
 
         t_start = time.perf_counter()
         timing = {}
-        if proposals is None:
-            proposals = proposals_for_file(image_path, self.config.proposals, cache_dir)
-        timing["proposals_s"] = time.perf_counter() - t_start
+        if isinstance(image_path, _Prepared):  # from detect_many: image read and proposals computed already
+            prepared = image_path
+        else:
+            prepared = self._prepare(image_path, proposals, cache_dir)
+        image_path, img, scale, proposals = prepared.path, prepared.image, prepared.scale, prepared.proposals
+        timing["read_s"], timing["proposals_s"] = prepared.read_s, prepared.proposals_s
         t0 = time.perf_counter()
-        img, scale = load_image(image_path, self.config.proposals.max_side)
         boxes = (np.asarray(proposals, np.float32) * scale).reshape(-1, 4)
         patches = warp_regions(img, boxes, self.config.input_size, padding=self.config.padding)
         timing["warp_s"] = time.perf_counter() - t0
@@ -396,7 +609,7 @@ class Detector:
         b, s, c = per_class_nms(cand, scores, iou_threshold=nms_iou, score_threshold=score_threshold,
                                 max_per_class=max_per_class)  # fmt: skip
         timing["score_nms_s"] = time.perf_counter() - t0
-        timing["total_s"] = time.perf_counter() - t_start
+        timing["total_s"] = time.perf_counter() - t_start + prepared.read_s + prepared.proposals_s
         timing["regions"] = int(len(boxes))
         return Detections(boxes=b / np.float32(scale), scores=s, labels=c), timing
 
@@ -419,8 +632,11 @@ def evaluate(
     With ``output_dir``: ``report.json``, ``pr_curves.png`` and up to ``max_pictures``
     detection pictures (``detections/<id>.jpg``, GT in white) are written there.
 
+    Degenerate boxes the reader skipped (``ImageAnnotation.skipped``) are not ground truth;
+    their number is reported as ``skipped_boxes``.
+
     Returns:
-        ``{"map_11point", "map_all_point", "per_class": {name: {...}}, "seconds_per_image", ...}``.
+        ``{"map_11point", "map_all_point", "per_class": {name: {...}}, "skipped_boxes", ...}``.
     """
     classes = detector.classes
     index = {c: i for i, c in enumerate(classes)}
@@ -451,6 +667,7 @@ def evaluate(
             for r in result["classes"]
         },
         "images": len(annotations),
+        "skipped_boxes": int(sum(len(getattr(a, "skipped", ())) for a in annotations)),
         "seconds_per_image_excluding_proposals": float(np.mean([t["total_s"] - t["proposals_s"] for t in timings])),
         "regions_per_image": float(np.mean([t["regions"] for t in timings])),
     }
@@ -460,7 +677,7 @@ def evaluate(
         for a, d in list(zip(annotations, dets))[:max_pictures]:
             img, _ = load_image(a.image_path)
             draw_detections(img, d, classes, os.path.join(output_dir, "detections", os.path.basename(a.image_path)),
-                            gt_boxes=a.boxes, min_score=0.0)  # fmt: skip
+                            gt_boxes=a.boxes, min_score=score_threshold, max_boxes=3)  # fmt: skip
         with open(os.path.join(output_dir, "report.json"), "w") as f:
             json.dump(report, f, indent=2)
     report["results"] = result

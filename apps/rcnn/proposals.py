@@ -36,6 +36,7 @@ __all__ = [
     "sliding_windows",
     "propose",
     "proposals_for_file",
+    "proposals_for_image",
     "compute_proposals",
     "cache_key",
     "METHODS",
@@ -207,6 +208,24 @@ def proposals_for_file(path: str, config: ProposalConfig, cache_dir: str | None 
     scaled back. With ``cache_dir`` the result is stored as ``<cache_dir>/<key>.npy``
     (written to a temporary file and renamed, so a killed run leaves no half file).
     """
+    return proposals_for_image(path, None, None, config, cache_dir)
+
+
+def proposals_for_image(
+    path: str,
+    image: np.ndarray | None,
+    scale: float | None,
+    config: ProposalConfig,
+    cache_dir: str | None = None,
+) -> np.ndarray:
+    """:func:`proposals_for_file` for an image the caller has already read.
+
+    Args:
+        path: the image file (its bytes key the cache).
+        image, scale: the file read by ``apps.rcnn.regions.load_image(path, config.max_side)``
+            (None: it is read here only when the cache has no entry).
+        config, cache_dir: as :func:`proposals_for_file`.
+    """
     from apps.rcnn.regions import load_image
 
     target = None
@@ -217,7 +236,8 @@ def proposals_for_file(path: str, config: ProposalConfig, cache_dir: str | None 
                 return np.load(target)
             except (OSError, ValueError):
                 pass  # a corrupt cache entry is recomputed and overwritten
-    image, scale = load_image(path, config.max_side)
+    if image is None:
+        image, scale = load_image(path, config.max_side)
     boxes = propose(image, config) / np.float32(scale)
     if target is not None:
         os.makedirs(cache_dir, exist_ok=True)

@@ -26,8 +26,15 @@ carry the same information:
 
 What cannot be read is an error naming the file (:class:`AnnotationError`, a
 ``ValueError``): malformed XML, an ``<object>`` without ``<name>`` or ``<bndbox>``,
-non-numeric or inverted coordinates, a class not in ``classes``. Boxes reaching
-outside the image are clipped to it with a warning naming the file.
+non-numeric coordinates, a class not in ``classes``. Boxes reaching outside the image
+are clipped to it with a warning naming the file. A ``<size>`` that disagrees with the
+real image is replaced by the image's size, with a warning naming the file.
+
+Real data sets contain **degenerate boxes** (zero width or height, inverted corners, or
+nothing left inside the image after clipping). By default such a box is skipped, with
+one :class:`AnnotationWarning` line per file naming the file, each object's index, class
+and box, and is recorded in :attr:`ImageAnnotation.skipped` so callers can count it;
+``strict=True`` makes it an :class:`AnnotationError` instead.
 
 Coordinates are kept as written (VOC's 1-based pixel indices, as float64) in the
 ``(xmin, ymin, xmax, ymax)`` corner format; :func:`write_voc_xml` writes them back.
@@ -57,6 +64,8 @@ import numpy as np
 
 __all__ = [
     "AnnotationError",
+    "AnnotationWarning",
+    "SkippedBox",
     "ObjectAnnotation",
     "ImageAnnotation",
     "VOC_CLASSES",
@@ -82,6 +91,30 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG")
 
 class AnnotationError(ValueError):
     """An annotation file that cannot be read; the message names the file."""
+
+
+class AnnotationWarning(UserWarning):
+    """A recoverable oddity of an annotation file (a clipped or skipped box, a wrong ``<size>``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedBox:
+    """A degenerate box that was skipped while reading.
+
+    Attributes:
+        index: the object's index in its file (VOC ``<object>`` order, or the COCO annotation index).
+        name: its class name.
+        box: ``(xmin, ymin, xmax, ymax)`` as written.
+        reason: why it was skipped (``"zero or negative width"``, ...).
+    """
+
+    index: int
+    name: str
+    box: tuple[float, float, float, float]
+    reason: str
+
+    def describe(self) -> str:
+        return f"object {self.index} ({self.name!r}) box {tuple(round(float(c), 2) for c in self.box)}: {self.reason}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +145,7 @@ class ImageAnnotation:
         width, height, depth: the image size (depth 1 for grey, 3 for colour).
         objects: the annotated objects.
         source: the annotation file (XML or JSON) the record was read from.
+        skipped: the degenerate boxes skipped while reading (see the module docstring).
     """
 
     image_path: str
@@ -120,6 +154,7 @@ class ImageAnnotation:
     depth: int
     objects: tuple[ObjectAnnotation, ...]
     source: str = ""
+    skipped: tuple[SkippedBox, ...] = ()
 
     @property
     def image_id(self) -> str:
@@ -189,11 +224,19 @@ def _number(text: str | None, tag: str, path: str, where: str) -> float:
 
 
 def _image_size(image_path: str) -> tuple[int, int, int]:
-    """(width, height, depth) from the image header (PIL reads only the header)."""
+    """(width, height, depth) from the image header (PIL reads only the header), as displayed:
+    an EXIF orientation of 5-8 (a quarter turn) swaps width and height, as OpenCV's
+    ``cv2.imread`` (the apps' loader) and labelling tools apply it."""
     from PIL import Image
 
     with Image.open(image_path) as im:
         depth = {"L": 1, "1": 1, "P": 3, "RGB": 3, "RGBA": 4, "CMYK": 4, "I;16": 1, "I": 1, "F": 1}.get(im.mode, 3)
+        try:
+            orientation = im.getexif().get(0x0112, 1)
+        except Exception:  # a broken EXIF block: the header size stands
+            orientation = 1
+        if orientation in (5, 6, 7, 8):
+            return im.height, im.width, depth
         return im.width, im.height, depth
 
 
@@ -226,6 +269,27 @@ def _find_image(xml_path: str, filename: str | None, image_dir: str | None, path
     return None
 
 
+def _degenerate(box, width, height) -> str | None:
+    """Why a box (as written) is unusable, or None: zero/negative extent, or nothing inside the image."""
+    x0, y0, x1, y1 = box
+    if x1 <= x0:
+        return "zero width" if x1 == x0 else "inverted (xmax < xmin)"
+    if y1 <= y0:
+        return "zero height" if y1 == y0 else "inverted (ymax < ymin)"
+    if min(x1, width) <= max(x0, 0.0) or min(y1, height) <= max(y0, 0.0):
+        return f"entirely outside the {width}x{height} image"
+    return None
+
+
+def _warn_skipped(path: str, skipped: Sequence[SkippedBox], limit: int = 20) -> None:
+    if not skipped:
+        return
+    parts = [s.describe() for s in skipped[:limit]]
+    if len(skipped) > limit:
+        parts.append(f"and {len(skipped) - limit} more")
+    warnings.warn(f"{path}: skipped {len(skipped)} degenerate box(es): {'; '.join(parts)}", AnnotationWarning, stacklevel=4)
+
+
 def _clip_box(box, width, height, path, index):
     x0, y0, x1, y1 = box
     # VOC pixel indices run 1..width; 0 is also accepted (0-based tools).
@@ -235,6 +299,7 @@ def _clip_box(box, width, height, path, index):
         warnings.warn(
             f"{path}: object {index} box {tuple(box)} reaches outside the {width}x{height} image; "
             f"clipped to {(cx0, cy0, cx1, cy1)}.",
+            AnnotationWarning,
             stacklevel=4,
         )
     return (cx0, cy0, cx1, cy1)
@@ -249,6 +314,7 @@ def read_voc_xml(
     image_dir: str | os.PathLike | None = None,
     classes: Sequence[str] | None = None,
     require_image: bool = True,
+    strict: bool = False,
 ) -> ImageAnnotation:
     """Read one PASCAL VOC XML annotation file.
 
@@ -261,15 +327,17 @@ def read_voc_xml(
         require_image: when True (default) the image must exist; its size fills a
             missing ``<size>``. When False, a missing image is allowed if ``<size>``
             is complete (``image_path`` is then the expected path).
+        strict: a degenerate box is an error instead of being skipped with a warning.
 
     Returns:
-        An :class:`ImageAnnotation` (boxes clipped to the image).
+        An :class:`ImageAnnotation` (boxes clipped to the image; degenerate boxes in
+        ``skipped``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         AnnotationError: malformed XML, an object without name or box, a bad
-            coordinate, an inverted or empty box, an unknown class, a missing image.
-            The message names the file.
+            coordinate, an unknown class, a missing image, and with ``strict`` a
+            degenerate box. The message names the file.
 
     Examples:
         >>> ann = read_voc_xml("raccoon-1.xml", image_dir="images")  # doctest: +SKIP
@@ -308,16 +376,22 @@ def read_voc_xml(
             )
         base = filename or os.path.splitext(os.path.basename(path))[0]
         image_path = os.path.join(os.fspath(image_dir) if image_dir else os.path.dirname(path), base)
-    elif width <= 0 or height <= 0 or depth <= 0:
+    else:
         try:
             w, h, d = _image_size(image_path)
         except OSError as exc:
             raise _error(path, f"Its image {image_path!r} cannot be read ({exc}).") from None
-        width, height = (w, h) if width <= 0 or height <= 0 else (width, height)
+        if width > 0 and height > 0 and (width, height) != (w, h):
+            warnings.warn(
+                f"{path}: <size> says {width}x{height} but the image {image_path!r} is {w}x{h}; using the image's size.",
+                AnnotationWarning,
+                stacklevel=2,
+            )
+        width, height = w, h
         depth = depth if depth > 0 else d
 
     allowed = None if classes is None else set(classes)
-    objects = []
+    objects, skipped = [], []
     for i, obj in enumerate(root.findall("object")):
         where = f"object {i}"
         name = _text(obj, "name")
@@ -333,11 +407,14 @@ def read_voc_xml(
         if bnd is None:
             raise _error(path, f"{where} ({name!r}) has no `<bndbox>`.")
         box = tuple(_number(_text(bnd, t), t, path, f"{where} ({name!r})") for t in ("xmin", "ymin", "xmax", "ymax"))
-        if box[2] <= box[0] or box[3] <= box[1]:
-            raise _error(path, f"{where} ({name!r}) has an empty or inverted box {box} (need xmax > xmin, ymax > ymin).")
+        reason = _degenerate(box, width, height)
+        if reason is not None:
+            if strict:
+                raise _error(path, f"{where} ({name!r}) has a degenerate box {box}: {reason} (need xmax > xmin, "
+                             "ymax > ymin, inside the image; without strict such boxes are skipped).")  # fmt: skip
+            skipped.append(SkippedBox(index=i, name=name, box=box, reason=reason))
+            continue
         clipped = _clip_box(box, width, height, path, i)
-        if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
-            raise _error(path, f"{where} ({name!r}) box {box} lies entirely outside the {width}x{height} image.")
         objects.append(
             ObjectAnnotation(
                 name=name,
@@ -347,6 +424,7 @@ def read_voc_xml(
                 pose=_text(obj, "pose") or "Unspecified",
             )
         )
+    _warn_skipped(path, skipped)
     return ImageAnnotation(
         image_path=image_path,
         width=width,
@@ -354,6 +432,7 @@ def read_voc_xml(
         depth=depth,
         objects=tuple(objects),
         source=path,
+        skipped=tuple(skipped),
     )
 
 
@@ -431,6 +510,7 @@ def load_voc_dataset(
     split: str | os.PathLike | Iterable[str] | None = None,
     classes: Sequence[str] | None = None,
     skip_difficult: bool = False,
+    strict: bool = False,
 ) -> list[ImageAnnotation]:
     """Read every (or a split's) VOC XML file of a folder.
 
@@ -441,6 +521,8 @@ def load_voc_dataset(
             list of image ids.
         classes: allowed class names (None: any).
         skip_difficult: drop objects flagged difficult.
+        strict: a degenerate box is an error (default: skipped with one warning per file,
+            recorded in each record's ``skipped``).
 
     Returns:
         A list of :class:`ImageAnnotation`, sorted by file name when ``split`` is None,
@@ -471,7 +553,7 @@ def load_voc_dataset(
             )
     out = []
     for p in paths:
-        ann = read_voc_xml(p, image_dir=image_dir, classes=classes)
+        ann = read_voc_xml(p, image_dir=image_dir, classes=classes, strict=strict)
         if skip_difficult:
             ann = dataclasses.replace(ann, objects=tuple(o for o in ann.objects if not o.difficult))
         out.append(ann)
@@ -492,6 +574,7 @@ def read_coco_json(
     image_dir: str | os.PathLike | None = None,
     classes: Sequence[str] | None = None,
     skip_crowd: bool = True,
+    strict: bool = False,
 ) -> list[ImageAnnotation]:
     """Read a COCO detection JSON file (``images``, ``annotations``, ``categories``).
 
@@ -505,6 +588,9 @@ def read_coco_json(
             exist (the JSON gives the size).
         classes: allowed category names (None: any).
         skip_crowd: drop ``iscrowd=1`` annotations.
+        strict: a degenerate box (zero or negative width/height, outside its image) is an
+            error; by default it is skipped, with one warning line for the file listing
+            them, and recorded in its image's ``skipped``.
 
     Returns:
         One :class:`ImageAnnotation` per image entry, in the file's order.
@@ -539,10 +625,12 @@ def read_coco_json(
     order = []
     for im in data["images"]:
         try:
-            images[im["id"]] = {"file": im["file_name"], "w": int(im["width"]), "h": int(im["height"]), "objs": []}
+            images[im["id"]] = {"file": im["file_name"], "w": int(im["width"]), "h": int(im["height"]), "objs": [],
+                                "skipped": []}  # fmt: skip
         except (KeyError, TypeError, ValueError):
             raise _error(path, f"Every image needs 'id', 'file_name', 'width', 'height'; got {im!r}.") from None
         order.append(im["id"])
+    all_skipped: list[SkippedBox] = []
     for i, a in enumerate(data["annotations"]):
         where = f"annotation {i} (id {a.get('id') if isinstance(a, dict) else '?'})"
         if not isinstance(a, dict) or "image_id" not in a or "bbox" not in a or "category_id" not in a:
@@ -561,13 +649,21 @@ def read_coco_json(
             x, y, w, h = (float(v) for v in a["bbox"])
         except (TypeError, ValueError):
             raise _error(path, f"{where}: 'bbox' must be [x, y, width, height]; got {a['bbox']!r}.") from None
-        if not (w > 0 and h > 0):
-            raise _error(path, f"{where}: 'bbox' must have positive width and height; got {a['bbox']!r}.")
+        if not all(np.isfinite(v) for v in (x, y, w, h)):
+            raise _error(path, f"{where}: 'bbox' must hold finite numbers; got {a['bbox']!r}.")
         entry = images[a["image_id"]]
+        reason = _degenerate((x, y, x + w, y + h), entry["w"], entry["h"])
+        if reason is not None:
+            if strict:
+                raise _error(path, f"{where} ({name!r}) has a degenerate 'bbox' {a['bbox']!r}: {reason} (need "
+                             "width > 0, height > 0, inside the image; without strict such boxes are skipped).")  # fmt: skip
+            skip = SkippedBox(index=i, name=name, box=(x, y, x + w, y + h), reason=reason)
+            entry["skipped"].append(skip)
+            all_skipped.append(skip)
+            continue
         box = _clip_box((x, y, x + w, y + h), entry["w"], entry["h"], path, i)
-        if box[2] <= box[0] or box[3] <= box[1]:
-            raise _error(path, f"{where}: box {a['bbox']!r} lies entirely outside the image.")
         entry["objs"].append(ObjectAnnotation(name=name, box=box, difficult=crowd))
+    _warn_skipped(path, all_skipped)
     return [
         ImageAnnotation(
             image_path=os.path.join(base, images[k]["file"]),
@@ -576,6 +672,7 @@ def read_coco_json(
             depth=3,
             objects=tuple(images[k]["objs"]),
             source=path,
+            skipped=tuple(images[k]["skipped"]),
         )
         for k in order
     ]

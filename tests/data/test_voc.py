@@ -11,6 +11,7 @@ import pytest
 from kerasnets.data.synthetic_detection import make_detection_dataset
 from kerasnets.data.voc import (
     AnnotationError,
+    AnnotationWarning,
     ImageAnnotation,
     ObjectAnnotation,
     load_voc_dataset,
@@ -100,8 +101,6 @@ def test_box_outside_is_clipped_with_warning(tmp_path):
         ("<object><name>cat</name></object>", "no `<bndbox>`"),
         ("<object><name>cat</name><bndbox><xmin>a</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object>",
          "must be a number"),
-        ("<object><name>cat</name><bndbox><xmin>9</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object>",
-         "inverted"),
         ("<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax></bndbox></object>", "no `<ymax>`"),
     ],
 )
@@ -111,6 +110,71 @@ def test_bad_objects_name_the_file(tmp_path, obj, message):
     with pytest.raises(AnnotationError, match=message) as info:
         read_voc_xml(p)
     assert "e.xml" in str(info.value)
+
+
+_BOX = "<object><name>{name}</name><bndbox><xmin>{0}</xmin><ymin>{1}</ymin><xmax>{2}</xmax><ymax>{3}</ymax></bndbox></object>"
+
+
+@pytest.mark.parametrize(
+    "box, reason",
+    [
+        ((9, 1, 5, 5), "inverted (xmax < xmin)"),
+        ((1, 9, 5, 5), "inverted (ymax < ymin)"),
+        ((5, 1, 5, 9), "zero width"),
+        ((1, 5, 9, 5), "zero height"),
+        ((70, 50, 90, 60), "entirely outside the 60x40 image"),
+    ],
+)
+def test_degenerate_boxes_are_skipped_with_one_warning_per_file_or_strict_errors(tmp_path, box, reason):
+    _image(tmp_path / "e.jpg")
+    body = "<filename>e.jpg</filename>" + _BOX.format(2, 2, 20, 20, name="dog") + _BOX.format(*box, name="cat")
+    body += _BOX.format(*box, name="cow")
+    p = _xml(tmp_path / "e.xml", body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ann = read_voc_xml(p)
+    lines = [str(w.message) for w in caught if issubclass(w.category, AnnotationWarning)]
+    assert len(lines) == 1, lines  # one line for the file, naming both objects
+    assert "e.xml" in lines[0] and "skipped 2 degenerate" in lines[0]
+    assert "object 1 ('cat')" in lines[0] and "object 2 ('cow')" in lines[0] and reason in lines[0]
+    assert ann.labels == ["dog"]
+    assert [(s.index, s.name, s.reason) for s in ann.skipped] == [(1, "cat", reason), (2, "cow", reason)]
+    with pytest.raises(AnnotationError, match=r"object 1 \('cat'\) has a degenerate box.*e\.xml"):
+        read_voc_xml(p, strict=True)
+    with pytest.warns(AnnotationWarning):
+        (again,) = load_voc_dataset(tmp_path)
+    assert len(again.skipped) == 2
+    with pytest.raises(AnnotationError, match="degenerate"):
+        load_voc_dataset(tmp_path, strict=True)
+
+
+def test_size_is_checked_against_the_real_image(tmp_path):
+    _image(tmp_path / "s.jpg", h=40, w=60)
+    p = _xml(tmp_path / "s.xml", "<filename>s.jpg</filename><size><width>600</width><height>400</height>"
+             "<depth>3</depth></size>" + _BOX.format(2, 2, 50, 30, name="cat"))  # fmt: skip
+    with pytest.warns(AnnotationWarning, match=r"s\.xml: <size> says 600x400 but the image .*s\.jpg' is 60x40"):
+        ann = read_voc_xml(p)
+    assert (ann.width, ann.height) == (60, 40)
+    p = _xml(tmp_path / "s.xml", "<filename>s.jpg</filename><size><width>60</width><height>40</height>"
+             "<depth>3</depth></size>")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (read_voc_xml(p).width, read_voc_xml(p).height) == (60, 40)  # no warning when it agrees
+
+
+def test_size_check_follows_the_exif_orientation(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees when displayed
+    Image.new("RGB", (60, 40), (9, 9, 9)).save(tmp_path / "r.jpg", exif=exif)
+    assert cv2.imread(str(tmp_path / "r.jpg")).shape[:2] == (60, 40)  # OpenCV shows it 40 wide, 60 high
+    p = _xml(tmp_path / "r.xml", "<filename>r.jpg</filename><size><width>40</width><height>60</height>"
+             "<depth>3</depth></size>")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ann = read_voc_xml(p)
+    assert (ann.width, ann.height) == (40, 60)
 
 
 def test_missing_image_is_an_error_unless_size_given(tmp_path):
@@ -161,6 +225,35 @@ def test_coco_json(tmp_path):
         read_coco_json(p)
     p.write_text("{not json")
     with pytest.raises(AnnotationError, match=r"not valid JSON.*c\.json"):
+        read_coco_json(p)
+
+
+def test_coco_degenerate_boxes_skipped_counted_or_strict(tmp_path):
+    data = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 50, "height": 40},
+                   {"id": 2, "file_name": "b.jpg", "width": 50, "height": 40}],
+        "categories": [{"id": 3, "name": "cat"}],
+        "annotations": [
+            {"id": 10, "image_id": 1, "category_id": 3, "bbox": [5, 6, 10, 20]},
+            {"id": 11, "image_id": 1, "category_id": 3, "bbox": [5, 6, 0, 20]},
+            {"id": 12, "image_id": 2, "category_id": 3, "bbox": [5, 6, 10, -3]},
+            {"id": 13, "image_id": 2, "category_id": 3, "bbox": [60, 6, 10, 3]},
+        ],
+    }  # fmt: skip
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        a, b = read_coco_json(p)
+    lines = [str(w.message) for w in caught if issubclass(w.category, AnnotationWarning)]
+    assert len(lines) == 1 and "c.json: skipped 3 degenerate" in lines[0], lines
+    assert "zero width" in lines[0] and "zero height" not in lines[0] and "entirely outside" in lines[0]
+    assert len(a.objects) == 1 and len(a.skipped) == 1 and len(b.objects) == 0 and len(b.skipped) == 2
+    with pytest.raises(AnnotationError, match=r"annotation 1 \(id 11\).*degenerate.*c\.json"):
+        read_coco_json(p, strict=True)
+    data["annotations"][0]["bbox"] = [5, 6, float("nan"), 2]
+    p.write_text(json.dumps(data))
+    with pytest.raises(AnnotationError, match="finite"):
         read_coco_json(p)
 
 
