@@ -4,7 +4,7 @@
 ``LabelSmoothingCrossentropy``, ...) only when the module defining it has run its
 ``@keras.saving.register_keras_serializable(package="kerasnets")`` decorator. ``import kerasnets``
 must stay light (it imports neither Keras nor TensorFlow), so it cannot import those modules itself.
-:func:`install` (called by ``kerasnets/__init__.py``) closes the gap:
+`install` (called by ``kerasnets/__init__.py``) closes the gap:
 
 - Keras already imported: the registering modules are imported at once;
 - otherwise a one-shot finder on ``sys.meta_path`` watches for the top-level ``keras`` import and
@@ -13,7 +13,7 @@ must stay light (it imports neither Keras nor TensorFlow), so it cannot import t
 
 The hook only wraps the loader of the single module ``keras``; the module object, its spec and its
 loader are left as Keras' own once it has run. A failure while registering never breaks
-``import keras``: it becomes a ``RuntimeWarning`` naming the module, and :func:`registered` says
+``import keras``: it becomes a ``RuntimeWarning`` naming the module, and `registered` says
 which modules are loaded.
 """
 
@@ -42,7 +42,7 @@ _DONE: list[str] = []
 
 
 def registered() -> tuple[str, ...]:
-    """The registering modules imported so far (all of :data:`REGISTERING_MODULES` once Keras is in)."""
+    """The registering modules imported so far (all of `REGISTERING_MODULES` once Keras is in)."""
     return tuple(_DONE)
 
 
@@ -66,7 +66,7 @@ def register_now() -> None:
 
 
 class _RegisterAfterExec(importlib.abc.Loader):
-    """Runs Keras' own loader, then :func:`register_now`; everything else goes to that loader."""
+    """Runs Keras' own loader, then `register_now`; everything else goes to that loader."""
 
     def __init__(self, loader: Any) -> None:
         self._loader = loader

@@ -8,7 +8,7 @@ dense-evaluation head, export's softmax detection) and to write augmentation lay
 saying what public API is missing, so that a Keras upgrade breaks in exactly one module and
 ``tests/test_compat.py`` says which name changed.
 
-Every helper raises :class:`KerasInternalsChanged` (a ``RuntimeError``) naming the private attribute
+Every helper raises `KerasInternalsChanged` (a ``RuntimeError``) naming the private attribute
 and the installed Keras version when that attribute is gone, instead of an ``AttributeError`` deep
 inside a caller. Wrong *user* input (a NumPy array where a symbolic tensor is needed) raises
 ``TypeError`` with the usual ``Received:`` wording.

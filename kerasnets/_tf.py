@@ -3,7 +3,7 @@
 Everything else in kerasnets (the builders, ``kerasnets.summary``, ``kerasnets.training``,
 ``kerasnets.data``) is pure Keras 3 / NumPy and runs under ``KERAS_BACKEND=jax`` (or torch) in
 a Python that has no TensorFlow at all, e.g. the project's GPU machine (docs/gpu.md). The
-TensorFlow-only features call :func:`require_tensorflow` at the moment they are used, so a
+TensorFlow-only features call `require_tensorflow` at the moment they are used, so a
 missing TensorFlow surfaces as one clear error naming the feature and the way out, instead
 of an ``ImportError`` at ``import kerasnets`` or deep inside a call.
 """

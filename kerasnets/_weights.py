@@ -6,7 +6,7 @@ their class and position, not by their names. That is what makes weights
 interchange with ``keras.applications`` possible (the same sequence of
 layer classes loads, whatever the layers are called), and it is also why a
 file from another architecture can fail deep inside Keras with a message
-that names no layer. :func:`load_weights` therefore checks the file first:
+that names no layer. `load_weights` therefore checks the file first:
 
 - an empty, truncated, non-HDF5 or unreadable file is reported as such (with the byte counts of
   a truncated one);
@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from kerasnets import _compat
-from kerasnets._validation import check_existing_file
+from kerasnets.checks import check_existing_file
 
 __all__ = ["load_weights", "weight_paths"]
 

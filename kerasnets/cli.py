@@ -204,7 +204,6 @@ def _add_summary_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_summary(args) -> int:
-    import kerasnets.models  # noqa: F401  (fills the registry that kerasnets.summary looks names up in)
     from kerasnets.counting import check_reference, count_registered, list_references, load_reference, references_for
     from kerasnets.counting import render
 

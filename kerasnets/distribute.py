@@ -10,11 +10,11 @@ replica ends each step with the same weights.
   (or the CPU when there is none).
 - ``"multiworker"``: ``tf.distribute.MultiWorkerMirroredStrategy``, one process
   per machine, configured by the ``TF_CONFIG`` environment variable
-  (:func:`make_tf_config`), gradients all-reduced over gRPC (ring) or NCCL.
+  (`make_tf_config`), gradients all-reduced over gRPC (ring) or NCCL.
 
 Every worker runs the same script. Only the chief (worker 0) should keep
 checkpoints and exports; other workers still take part in saving (the save
-may need collectives) but write to a scratch path (:func:`worker_filepath`).
+may need collectives) but write to a scratch path (`worker_filepath`).
 See docs/scaling.md for running on a cluster, and ``keras.distribution`` for
 the JAX backend.
 
@@ -35,7 +35,7 @@ import sys
 import tempfile
 from typing import Any
 
-from kerasnets._validation import check_choice, check_positive_int
+from kerasnets.checks import check_choice, check_positive_int
 
 __all__ = [
     "STRATEGIES",
@@ -170,7 +170,7 @@ def get_strategy(name: str = "default", *, devices: list[str] | None = None, com
 
     Returns:
         A ``tf.distribute.Strategy``; build and compile the model in ``strategy.scope()``.
-        ``"default"`` under a backend other than TensorFlow returns :class:`NoDistribution`
+        ``"default"`` under a backend other than TensorFlow returns `NoDistribution`
         (a no-op scope, one replica), which needs no TensorFlow.
 
     Raises:
@@ -348,7 +348,7 @@ def fit(model, dataset, *, strategy: Any = None, **fit_kwargs):
     Args:
         model: a compiled model built inside ``strategy.scope()``.
         dataset: a ``tf.data.Dataset`` of ``(x, y)`` global batches (use
-            :func:`shard_by_data` for in-memory data, and ``repeat()`` with
+            `shard_by_data` for in-memory data, and ``repeat()`` with
             ``steps_per_epoch``).
         strategy: the strategy the model was built under (default: the model's).
         **fit_kwargs: forwarded to ``model.fit``.
@@ -366,7 +366,7 @@ def fit(model, dataset, *, strategy: Any = None, **fit_kwargs):
 
 
 def evaluate(model, dataset, *, strategy: Any = None, **evaluate_kwargs):
-    """``model.evaluate`` under ``strategy``, with the same workarounds as :func:`fit`.
+    """``model.evaluate`` under ``strategy``, with the same workarounds as `fit`.
 
     Keras 3's ``evaluate`` hits the same two multi-worker bugs as ``fit``; here the
     metrics are averaged over all replicas of all workers, so every worker gets the

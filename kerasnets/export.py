@@ -1,6 +1,6 @@
-"""Deprecated: use :mod:`kerasnets.serving` (this shim goes away in the next release).
+"""Deprecated: use `kerasnets.serving` (this shim goes away in the next release).
 
-``kerasnets.export`` was split by job into the :mod:`kerasnets.serving` package
+``kerasnets.export`` was split by job into the `kerasnets.serving` package
 (versions and the atomic write, the serving graph, warm-up records,
 ``models.config``, the request emulator, the CLI glue). Every public name of
 this module still works, from its new home, with a ``DeprecationWarning``

@@ -1,11 +1,11 @@
 """The few layers Keras lacks, written with ``keras.ops`` only (any backend).
 
-- :class:`LocalResponseNormalization` (AlexNet, GoogLeNet, VGG A-LRN).
-- :class:`CReLU` (concatenated ReLU; doubles the channels).
-- :class:`Maxout` (max over ``pieces`` groups of channels; divides the channels).
-- :class:`ZeroPadChannels` (ResNet option-A shortcut: subsample and zero-pad).
-- :class:`GroupedConv2D` (``Conv2D(groups=g)`` computed group by group: faster on TF's CPU kernels).
-- :class:`DynamicReLU` (DY-ReLU-B: per-channel piecewise-linear activation from global context).
+- `LocalResponseNormalization` (AlexNet, GoogLeNet, VGG A-LRN).
+- `CReLU` (concatenated ReLU; doubles the channels).
+- `Maxout` (max over ``pieces`` groups of channels; divides the channels).
+- `ZeroPadChannels` (ResNet option-A shortcut: subsample and zero-pad).
+- `GroupedConv2D` (``Conv2D(groups=g)`` computed group by group: faster on TF's CPU kernels).
+- `DynamicReLU` (DY-ReLU-B: per-channel piecewise-linear activation from global context).
 
 Each is registered as serializable under the ``kerasnets`` package, so
 ``.keras`` files load without ``custom_objects``.
@@ -41,7 +41,7 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     On the TensorFlow backend a 4-D float16/float32 input runs TensorFlow's fused
     ``tf.nn.local_response_normalization`` (imported only there); every other case
-    (JAX, Torch, other ranks or dtypes) runs :func:`lrn_ops`, the vectorised ``keras.ops``
+    (JAX, Torch, other ranks or dtypes) runs `lrn_ops`, the vectorised ``keras.ops``
     form. Both give the same values and gradients (tests/test_layers.py).
 
     Examples:
@@ -53,7 +53,7 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def __init__(self, size=5, k=2.0, alpha=1e-4, beta=0.75, alpha_mode="sum", **kwargs):
         super().__init__(**kwargs)
-        from kerasnets._validation import check_choice, check_positive_int
+        from kerasnets.checks import check_choice, check_positive_int
 
         size = check_positive_int("size", size)
         if size % 2 == 0:
@@ -115,7 +115,7 @@ def lrn_ops(inputs, size: int, k: float, alpha: float, beta: float):
     The sum of squares over ``size`` adjacent channels (zero beyond the edges) is one
     average pooling of the zero-padded squares along the channel axis (times ``size``), a single
     fused op forward and backward, instead of ``size`` shifted slices added one by one; the
-    power ``-beta`` avoids a general ``pow`` for the usual betas (see :func:`_inverse_power`).
+    power ``-beta`` avoids a general ``pow`` for the usual betas (see `_inverse_power`).
     ``alpha`` multiplies the plain sum (divide it by ``size`` beforehand for Caffe's convention).
     """
     half = size // 2
@@ -181,7 +181,7 @@ class Maxout(keras.layers.Layer):
 
     def __init__(self, pieces=2, **kwargs):
         super().__init__(**kwargs)
-        from kerasnets._validation import check_positive_int
+        from kerasnets.checks import check_positive_int
 
         self.pieces = check_positive_int("pieces", pieces, minimum=2)
 
@@ -259,7 +259,7 @@ class ZeroPadChannels(keras.layers.Layer):
 
     def __init__(self, channels, stride=1, **kwargs):
         super().__init__(**kwargs)
-        from kerasnets._validation import check_positive_int
+        from kerasnets.checks import check_positive_int
 
         self.channels = check_positive_int("channels", channels)
         self.stride = check_positive_int("stride", stride)
@@ -324,7 +324,7 @@ class DynamicReLU(keras.layers.Layer):
 
     def __init__(self, reduction=4, pieces=2, lambda_a=1.0, lambda_b=0.5, **kwargs):
         super().__init__(**kwargs)
-        from kerasnets._validation import check_positive_int, check_positive_number
+        from kerasnets.checks import check_positive_int, check_positive_number
 
         self.reduction = check_positive_int("reduction", reduction)
         self.pieces = check_positive_int("pieces", pieces)

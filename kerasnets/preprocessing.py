@@ -1,6 +1,6 @@
 """Input preprocessing: the pixel normalisation a network was trained with.
 
-:func:`preprocess_input` is ``keras.applications.imagenet_utils.preprocess_input``
+`preprocess_input` is ``keras.applications.imagenet_utils.preprocess_input``
 (the same ``"tf"``, ``"torch"`` and ``"caffe"`` modes, computed by that function)
 with what kerasnets adds around it: ``None`` (the network takes raw ``[0, 255]``
 pixels, e.g. models that normalise inside) and ``"scale"`` (``x / 255``); a
@@ -8,7 +8,7 @@ check that ``"torch"``/``"caffe"`` get three channels (Keras would broadcast a
 grey image to three channels or fail deep inside); and NumPy input is never
 modified in place (Keras' NumPy path divides the caller's float array).
 
-The SavedModel export (:mod:`kerasnets.serving`) runs the same function inside
+The SavedModel export (`kerasnets.serving`) runs the same function inside
 its serving graph, so a served model and ``model(preprocess_input(x, mode))``
 give the same numbers. A registered model names its mode in its spec
 (``kerasnets.get_spec(name).preprocessing``, where the registry records it).
@@ -67,7 +67,7 @@ def preprocess_input(x, mode: Any, *, data_format: str | None = None):
         mode: ``None`` (unchanged, as floats), ``"scale"`` (``x / 255``),
             ``"tf"`` (``x / 127.5 - 1``), ``"torch"`` (``/ 255`` then ImageNet
             mean/std per RGB channel) or ``"caffe"`` (RGB to BGR, minus the
-            ImageNet BGR mean); see :data:`MODES`. No default: the wrong
+            ImageNet BGR mean); see `MODES`. No default: the wrong
             normalisation gives plausible but wrong predictions, so name it.
         data_format: ``"channels_last"`` or ``"channels_first"``; default:
             ``keras.config.image_data_format()``.

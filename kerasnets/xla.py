@@ -83,7 +83,7 @@ def resolve_jit_compile(value: Any = "auto", backend: str | None = None, device:
         >>> resolve_jit_compile("on", backend="tensorflow", device="cpu")
         True
     """
-    from kerasnets._validation import check_choice
+    from kerasnets.checks import check_choice
 
     if isinstance(value, bool):
         setting = "on" if value else "off"

@@ -106,13 +106,6 @@ def test_numbers_must_be_finite():
     assert check_positive_number("lr", 0.1) == 0.1
 
 
-def test_validation_shim_reexports_the_checks():
-    from kerasnets import _validation, checks
-
-    assert set(_validation.__all__) == set(checks.__all__)
-    assert all(getattr(_validation, n) is getattr(checks, n) for n in checks.__all__)
-
-
 def test_bad_activation():
     with pytest.raises(ValueError, match=r"`activation` must be one of .*Received: activation='rectifier'"):
         kerasnets.nin_cifar(activation="rectifier")

@@ -1,4 +1,4 @@
-"""``python -m apps.captioning``: see :mod:`apps.captioning.cli`."""
+"""``python -m apps.captioning``: see `apps.captioning.cli`."""
 
 import sys
 

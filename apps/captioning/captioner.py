@@ -1,4 +1,4 @@
-"""The :class:`Captioner`: encoder + decoder + vocabulary, trained, saved and loaded together.
+"""The `Captioner`: encoder + decoder + vocabulary, trained, saved and loaded together.
 
 A saved captioner is a directory::
 
@@ -40,7 +40,7 @@ from apps.captioning.model import (
     encoder_fingerprint,
 )
 from apps.captioning.text import CaptionVocabulary
-from kerasnets._validation import check_positive_int, check_positive_number
+from kerasnets.checks import check_positive_int, check_positive_number
 
 __all__ = ["Captioner", "CaptionerConfig", "CaptionBatches"]
 
@@ -51,8 +51,8 @@ class CaptionBatches(keras.utils.PyDataset):
     By default each caption gets its own row of features (``{input_key: (B, ...), "tokens"}``)
     and the order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation``: a
     function of the seed and the epoch only, so a run resumed at epoch ``e`` sees the same
-    batches as an uninterrupted one (:meth:`set_epoch` is called at the start of every epoch
-    by :meth:`Captioner.fit`).
+    batches as an uninterrupted one (`set_epoch` is called at the start of every epoch
+    by `Captioner.fit`).
 
     With ``group_by_image=True`` the images are shuffled instead and each image's captions
     follow one another (as neuraltalk2 and ImageCaptioning.pytorch batch ``seq_per_img``
@@ -140,7 +140,7 @@ class _EpochOrder(keras.callbacks.Callback):
 class Captioner:
     """A CNN encoder, a GRU/LSTM decoder and their vocabulary.
 
-    Build with :meth:`create` (new) or :meth:`load` (saved directory).
+    Build with `create` (new) or `load` (saved directory).
     """
 
     def __init__(self, config: CaptionerConfig, vocab: CaptionVocabulary, encoder, decoder, notes=None):
@@ -156,7 +156,7 @@ class Captioner:
         """A new captioner whose vocabulary is adapted on ``train_captions``.
 
         Args:
-            config: a :class:`CaptionerConfig` (validated here).
+            config: a `CaptionerConfig` (validated here).
             train_captions: training caption strings (the vocabulary source).
             encoder_weights: optional backbone weights: a published name (``timm/...``), a
                 ``.safetensors``/``.pth`` file or a ``.weights.h5`` file.
@@ -174,7 +174,7 @@ class Captioner:
 
     @classmethod
     def load(cls, path: str) -> "Captioner":
-        """Load a directory written by :meth:`save`.
+        """Load a directory written by `save`.
 
         Raises:
             FileNotFoundError: if ``path`` is not a saved captioner (names the missing file).
@@ -292,10 +292,10 @@ class Captioner:
             callbacks: Keras callbacks.
             verbose: Keras verbosity.
             seed: shuffling seed (the order of epoch ``e`` depends on ``seed`` and ``e`` only).
-            run: optional :class:`apps.captioning.run.RunFolder`: resume from its newest
+            run: optional `apps.captioning.run.RunFolder`: resume from its newest
                 checkpoint and write one after every epoch.
             group_by_image: batch each image's captions together, its features once per
-                batch (see :class:`CaptionBatches`).
+                batch (see `CaptionBatches`).
 
         Returns:
             The Keras ``History`` (with a resumed run: all epochs, the earlier ones from the
@@ -363,7 +363,7 @@ class Captioner:
 
         The caption loss is back-propagated into the encoder, so a randomly initialised
         backbone learns the visual distinctions the captions need (the frozen path of
-        :meth:`fit` only trains the decoder). Use a small backbone and image size on a CPU
+        `fit` only trains the decoder). Use a small backbone and image size on a CPU
         (e.g. ``resnet20`` at 32 pixels); for a pretrained encoder pass a smaller
         ``encoder_learning_rate``.
 
@@ -372,13 +372,13 @@ class Captioner:
             image_index: for every caption, its row in ``images``.
             captions: caption strings (one per ``image_index`` entry).
             val: optional ``(images, image_index, captions)`` for validation loss.
-            epochs, batch_size, learning_rate, clipnorm, jit_compile: as in :meth:`fit`.
+            epochs, batch_size, learning_rate, clipnorm, jit_compile: as in `fit`.
             encoder_learning_rate: the encoder's Adam learning rate (default: ``learning_rate``);
-                0 is not allowed (use :meth:`fit` to keep the encoder frozen).
+                0 is not allowed (use `fit` to keep the encoder frozen).
             callbacks: Keras callbacks (they see the joint model).
             verbose: Keras verbosity.
             seed: shuffling seed.
-            run: optional :class:`apps.captioning.run.RunFolder` (resume and checkpoints), as in :meth:`fit`.
+            run: optional `apps.captioning.run.RunFolder` (resume and checkpoints), as in `fit`.
 
         Returns:
             The Keras ``History``; ``self.notes`` records the training time and settings.
@@ -443,6 +443,6 @@ class Captioner:
         return Decoded(tokens=tokens, scores=scores, attention=attention)
 
     def caption(self, images, **kwargs) -> list[str]:
-        """Caption uint8 images ``(n, S, S, 3)``; keyword arguments as in :meth:`decode`."""
+        """Caption uint8 images ``(n, S, S, 3)``; keyword arguments as in `decode`."""
         decoded = self.decode(self.features(images), **kwargs)
         return [self.vocab.decode(t) for t in decoded.tokens]

@@ -1,6 +1,6 @@
 """Caption data for the app: a caption file with its images, or generated scenes, split by image.
 
-:func:`load_splits` returns ``(train, val, test)`` :class:`Split` objects; each knows its
+`load_splits` returns ``(train, val, test)`` `Split` objects; each knows its
 image ids, reference captions and how to load its images at the encoder's size, so the CLI,
 tests and benchmark treat Flickr8k, COCO and synthetic scenes alike.
 """
@@ -52,7 +52,7 @@ class Split:
         return load_image(self.dataset.path(image_id), size)
 
     def loader(self, size: int):
-        """``load_batch(start, stop)`` for :func:`apps.captioning.model.compute_features`."""
+        """``load_batch(start, stop)`` for `apps.captioning.model.compute_features`."""
 
         def load_batch(start, stop):
             return np.stack([self.image(k, size) for k in range(start, stop)])
@@ -109,12 +109,12 @@ def load_splits(data: str, *, images: str | None = None, format: str = "auto", s
             ``"synthetic"`` for generated captioned scenes.
         images: image folder (default: ``images/`` next to the caption file).
         format: caption file format (``"auto"``, ``"flickr8k"``, ``"csv"``, ``"coco"``).
-        split: train/val/test image counts or fractions (see :func:`split_by_image`).
+        split: train/val/test image counts or fractions (see `split_by_image`).
         split_seed: seed of the split shuffle.
         scenes, scene_size, scene_seed: synthetic scene count, image size and seed.
 
     Returns:
-        ``(train, val, test)`` :class:`Split` objects.
+        ``(train, val, test)`` `Split` objects.
     """
     split = parse_split(split)
     arrays = None

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from apps.captioning.text import END_ID, START_ID
-from kerasnets._validation import check_positive_int, check_positive_number
+from kerasnets.checks import check_positive_int, check_positive_number
 
 __all__ = ["Decoded", "greedy_decode", "beam_search"]
 
@@ -52,12 +52,12 @@ def greedy_decode(decoder, features, *, max_length: int = 20) -> Decoded:
     """The most likely word at each step, until ``<end>`` or ``max_length`` words.
 
     Args:
-        decoder: a :class:`~apps.captioning.model.CaptionDecoder`.
+        decoder: a `CaptionDecoder`.
         features: ``(B, L, d)`` encoder features.
         max_length: maximum number of words.
 
     Returns:
-        A :class:`Decoded`.
+        A `Decoded`.
     """
     max_length = check_positive_int("max_length", max_length)
     features = np.asarray(features, np.float32)
@@ -94,14 +94,14 @@ def beam_search(decoder, features, *, beam_size: int = 3, max_length: int = 20, 
     """Beam search with length normalisation (see the module docstring).
 
     Args:
-        decoder: a :class:`~apps.captioning.model.CaptionDecoder`.
+        decoder: a `CaptionDecoder`.
         features: ``(B, L, d)`` encoder features.
         beam_size: beams per image (1 is greedy decoding).
         max_length: maximum number of words.
         length_penalty: exponent of the length normaliser (>= 0).
 
     Returns:
-        A :class:`Decoded` with the best caption per image.
+        A `Decoded` with the best caption per image.
     """
     k = check_positive_int("beam_size", beam_size)
     max_length = check_positive_int("max_length", max_length)

@@ -9,7 +9,7 @@ with the vocabulary held as a constant in the graph. Signature ``serving_default
 * outputs ``caption``: ``string [batch]``, and ``token_ids``: ``int32 [batch, max_length]``
   (the produced ids, ``<end>`` = 3 and then padding 0).
 
-The version directory is written by :func:`kerasnets.serving.versions.write_version`, the
+The version directory is written by `kerasnets.serving.versions.write_version`, the
 same atomic versioned write as the classifier export: a hidden temporary directory inside the
 base directory, renamed into place; concurrent exports get distinct versions, an existing
 version is never overwritten, and the temporary directories of killed exports are removed by
@@ -30,7 +30,7 @@ import os
 import numpy as np
 
 from apps.captioning.text import END_ID, PAD_ID, START_ID
-from kerasnets._validation import check_positive_int
+from kerasnets.checks import check_positive_int
 
 __all__ = ["export_captioner", "SIGNATURE"]
 
@@ -84,7 +84,7 @@ def export_captioner(captioner, base_dir, version: int | None = None, *, max_len
     """Write ``base_dir/<version>``: a SavedModel captioning uint8 images with greedy decoding.
 
     Args:
-        captioner: a :class:`~apps.captioning.captioner.Captioner` (TensorFlow backend).
+        captioner: a `Captioner` (TensorFlow backend).
         base_dir: TF Serving base directory (created if missing).
         version: version number; default: the next free one.
         max_length: maximum caption length in words; default: the captioner's.

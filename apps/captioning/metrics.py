@@ -11,7 +11,7 @@ No smoothing is applied by default (``smoothing=None``), matching the published 
 corpus where some n-gram order has no match at all then scores 0 for that BLEU-N. Pass
 ``smoothing="method1"`` (add epsilon to zero counts, Chen & Cherry 2014) for tiny test sets.
 Hypotheses and references are tokenised the same way as training captions
-(:func:`apps.captioning.text.standardize`: the vocabulary's own standardisation, Unicode lower
+(`apps.captioning.text.standardize`: the vocabulary's own standardisation, Unicode lower
 case, punctuation removed).
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 
 from apps.captioning.text import standardize
-from kerasnets._validation import check_choice
+from kerasnets.checks import check_choice
 
 __all__ = ["corpus_bleu_scores", "BLEU_WEIGHTS"]
 

@@ -38,7 +38,7 @@ import numpy as np
 from keras import layers, ops
 
 import kerasnets
-from kerasnets._validation import check_choice, check_fraction, check_positive_int
+from kerasnets.checks import check_choice, check_fraction, check_positive_int
 
 __all__ = [
     "CaptionerConfig",
@@ -68,7 +68,7 @@ class CaptionerConfig:
         backbone_options: extra keyword arguments of the backbone builder
             (e.g. ``{"form": "modern", "batch_norm": True}`` for ``lenet5``).
         image_size: encoder input side length (images are resized to it).
-        preprocess: one of :data:`PREPROCESSING`.
+        preprocess: one of `PREPROCESSING`.
         cell: ``"gru"`` or ``"lstm"``.
         units: hidden size of the recurrent cell.
         embed_dim: word-embedding size.
@@ -207,7 +207,7 @@ def compute_features(
     """Run the encoder over ``count`` images in batches, with a progress bar and an on-disk cache.
 
     Args:
-        encoder: from :func:`build_encoder`.
+        encoder: from `build_encoder`.
         load_batch: ``load_batch(start, stop) -> uint8 array (n, S, S, 3)``.
         count: number of images.
         batch_size: images per encoder call.
@@ -274,14 +274,14 @@ def _stderr_is_tty() -> bool:
 class CaptionDecoder(keras.Model):
     """GRU/LSTM caption decoder over ``(L, d)`` annotation vectors, with optional attention.
 
-    Inputs of :meth:`call`: ``{"features": (B, L, d) float, "tokens": (B, T) int}`` where
+    Inputs of `call`: ``{"features": (B, L, d) float, "tokens": (B, T) int}`` where
     ``tokens`` starts with ``<start>``, optionally with ``"image_index": (B,) int`` and then
-    ``features`` of shape ``(U, L, d)``, one row per image (see :meth:`teacher_forcing`); output: ``(B, T, vocab_size)`` logits for the next word.
-    :meth:`prepare` and :meth:`step` are the same computation one word at a time (used by
+    ``features`` of shape ``(U, L, d)``, one row per image (see `teacher_forcing`); output: ``(B, T, vocab_size)`` logits for the next word.
+    `prepare` and `step` are the same computation one word at a time (used by
     greedy and beam decoding, and inside the exported SavedModel's ``tf.while_loop``).
 
     Args:
-        config: a :class:`CaptionerConfig` with ``feature_shape`` set.
+        config: a `CaptionerConfig` with ``feature_shape`` set.
         vocab_size: the actual vocabulary size (<= ``config.vocab_size``).
     """
 
@@ -421,8 +421,8 @@ class EndToEndCaptioner(keras.Model):
     normalisation in the encoder runs in training mode here.
 
     Args:
-        encoder: from :func:`build_encoder` (pixels -> ``(B, L, d)``).
-        decoder: a :class:`CaptionDecoder`.
+        encoder: from `build_encoder` (pixels -> ``(B, L, d)``).
+        decoder: a `CaptionDecoder`.
     """
 
     def __init__(self, encoder, decoder, **kwargs):
@@ -445,7 +445,7 @@ class TwoRateAdam(keras.optimizers.Adam):
 
     Used to fine-tune an encoder with a smaller learning rate than the decoder (a pretrained
     CNN is easily wrecked by the decoder's rate). Keras 3 optimizers have no per-variable
-    learning rate, so :meth:`update_step` scales it for the listed variables.
+    learning rate, so `update_step` scales it for the listed variables.
 
     Args:
         learning_rate: the decoder's (base) learning rate.

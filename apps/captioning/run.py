@@ -14,7 +14,7 @@ and, once finished, the saved captioner (config.json, vocab.txt, the weights fil
 
 Resuming restores *all* the state a step depends on (weights, Adam moments and iteration
 count, the dropout layers' seed-generator states) and the data order is a function of
-``(seed, epoch)`` (:class:`apps.captioning.captioner.CaptionBatches`), so a run killed at
+``(seed, epoch)`` (`apps.captioning.captioner.CaptionBatches`), so a run killed at
 any moment and run again with the same command ends with the same weights as an
 uninterrupted run. No restore ever deletes or overwrites a checkpoint: a damaged newest
 one is reported and the previous one is used.
@@ -71,7 +71,7 @@ class RunFolder:
     """The ``--out`` folder of one training run.
 
     Args:
-        path: the folder (created by :meth:`begin` if missing).
+        path: the folder (created by `begin` if missing).
         flag: the flag that named it, for messages.
     """
 
@@ -283,7 +283,7 @@ def checkpoint_callback(folder: RunFolder, *, history=None, position=None):
     """A Keras callback: a checkpoint after each epoch, and the position for the Ctrl-C message.
 
     Args:
-        folder: the :class:`RunFolder`.
+        folder: the `RunFolder`.
         history: ``{metric: [values]}`` of the epochs before a resume (kept in the checkpoints).
         position: a dict updated with ``epoch`` (1-based) and ``step`` as training goes.
     """

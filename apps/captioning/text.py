@@ -1,9 +1,9 @@
 """Caption text <-> token ids, with Keras ``TextVectorization``.
 
-Captions are standardised by one function, :func:`standardize_text` (Unicode NFC, full
+Captions are standardised by one function, `standardize_text` (Unicode NFC, full
 Unicode lower case, ASCII punctuation stripped, whitespace collapsed), on both sides: it
 prepares the text handed to ``TextVectorization`` (built with ``standardize=None``) and the
-reference captions BLEU is scored against (:func:`standardize`), so "CAFÉ" is "café" in the
+reference captions BLEU is scored against (`standardize`), so "CAFÉ" is "café" in the
 vocabulary and in the references alike. (``TextVectorization``'s own
 ``lower_and_strip_punctuation`` lower-cases ASCII letters only, which made non-ASCII captions
 lose BLEU.) The vocabulary is the ``max_tokens - 4`` most frequent training words
@@ -28,7 +28,7 @@ import unicodedata
 
 import numpy as np
 
-from kerasnets._validation import check_positive_int
+from kerasnets.checks import check_positive_int
 
 __all__ = ["CaptionVocabulary", "PAD", "UNK", "START", "END", "standardize", "standardize_text"]
 
@@ -55,7 +55,7 @@ def standardize_text(text: str) -> str:
 
 
 def standardize(text: str) -> list[str]:
-    """The words of ``text`` after :func:`standardize_text`, as the vocabulary sees them.
+    """The words of ``text`` after `standardize_text`, as the vocabulary sees them.
 
     Used to tokenise reference captions for BLEU the same way as training targets.
     """
@@ -112,7 +112,7 @@ class CaptionVocabulary:
             min_count: drop words seen fewer times (they become ``[UNK]``).
 
         Returns:
-            A :class:`CaptionVocabulary`.
+            A `CaptionVocabulary`.
         """
         import keras
 
@@ -167,7 +167,7 @@ class CaptionVocabulary:
 
     @classmethod
     def load(cls, path: str) -> "CaptionVocabulary":
-        """Read a file written by :meth:`save`."""
+        """Read a file written by `save`."""
         with open(path, encoding="utf-8") as f:
             tokens = f.read().split("\n")
         if tokens and tokens[-1] == "":

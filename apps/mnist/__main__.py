@@ -1,4 +1,4 @@
-"""``python -m apps.mnist``: see :mod:`apps.mnist.cli`."""
+"""``python -m apps.mnist``: see `apps.mnist.cli`."""
 
 import sys
 

@@ -1,7 +1,7 @@
 """The data sets the MNIST app trains on: MNIST, Fashion-MNIST, mnist-5k, or any image folder.
 
 ``dataset="folder"`` (alias ``"image-folder"``) reads ``data_dir`` with
-:func:`kerasnets.data.image_folder.load_image_folder`: a folder with one
+`kerasnets.data.image_folder.load_image_folder`: a folder with one
 sub-folder per class (as ``keras.utils.image_dataset_from_directory`` reads),
 or a folder / ``.tar.gz`` holding ``train/`` and ``test/`` such folders, e.g.
 CIFAR-10 as JPEG files (``../shared/data/cifar10/cifar10-jpeg.tar.gz``). A
@@ -46,7 +46,7 @@ class AppData:
 
 
 def canonical_dataset(name) -> str:
-    """``"folder"`` for the image-folder aliases, else the :mod:`kerasnets.data.mnist` name.
+    """``"folder"`` for the image-folder aliases, else the `kerasnets.data.mnist` name.
 
     Raises:
         ValueError: an unknown name (the message lists the choices).

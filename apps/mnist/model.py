@@ -1,6 +1,6 @@
 """The MNIST app's classifier: a registered kerasnets model behind a 28x28 input.
 
-:func:`build_classifier` takes any registered model that accepts small inputs
+`build_classifier` takes any registered model that accepts small inputs
 and puts the dataset's preprocessing in front of it, inside the model:
 
     images (28, 28, 1), raw pixels 0..255
@@ -18,7 +18,7 @@ import keras
 from keras import layers
 
 import kerasnets
-from kerasnets._validation import check_choice
+from kerasnets.checks import check_choice
 
 __all__ = ["input_size_for", "build_classifier", "eligible_models", "MAX_INPUT_SIZE"]
 
@@ -75,7 +75,7 @@ def build_classifier(
     """Build registered model ``name`` for images of raw pixels (0..255), 28x28x1 by default.
 
     Args:
-        name: a registered model (see :func:`eligible_models`).
+        name: a registered model (see `eligible_models`).
         classes: number of classes.
         mean: mean pixel value of the training set, on the 0..1 scale.
         std: standard deviation of the pixels, on the 0..1 scale.

@@ -5,9 +5,9 @@ visits the training set in the order ``numpy.random.default_rng([seed, e])
 .permutation(n)`` (``n // batch_size`` full batches, the remainder dropped so
 every batch has a static shape), and the augmentation of the batch at global
 step ``k`` draws its random numbers from ``numpy.random.default_rng([seed, k])``
-(:func:`augment_transforms`). A run restarted after an interruption can
+(`augment_transforms`). A run restarted after an interruption can
 therefore start the stream exactly at the step where its checkpoint stopped
-(:func:`train_stream` ``start_step``), and the resumed run sees the same
+(`train_stream` ``start_step``), and the resumed run sees the same
 batches an uninterrupted run would have seen.
 
 Two implementations give the same batches (tested equal):
@@ -15,11 +15,11 @@ Two implementations give the same batches (tested equal):
 - ``"tf"``: a ``tf.data`` pipeline (parallel gather + ``ImageProjectiveTransformV3``,
   prefetch), used with the TensorFlow backend;
 - ``"numpy"``: a Python iterator of NumPy batches with the same bilinear,
-  zero-filled affine warp written in NumPy (:func:`affine_numpy`), prefetched
+  zero-filled affine warp written in NumPy (`affine_numpy`), prefetched
   by one background thread; used with every other backend, so the app runs
   under ``KERAS_BACKEND=jax`` where TensorFlow cannot be imported.
 
-:func:`choose_pipeline` picks one (``"auto"``: ``"tf"`` with the TensorFlow
+`choose_pipeline` picks one (``"auto"``: ``"tf"`` with the TensorFlow
 backend, ``"numpy"`` otherwise). TensorFlow is imported only by the ``"tf"`` path.
 """
 
@@ -142,7 +142,7 @@ def affine_numpy(images: np.ndarray, transforms: np.ndarray) -> np.ndarray:
 
 
 def affine_tf(images, transforms):
-    """:func:`affine_numpy` with ``ImageProjectiveTransformV3`` on ``tf`` tensors (TensorFlow only)."""
+    """`affine_numpy` with ``ImageProjectiveTransformV3`` on ``tf`` tensors (TensorFlow only)."""
     import tensorflow as tf
 
     shape = tf.shape(images)
@@ -258,10 +258,10 @@ def train_stream(
         batch_size: global batch size.
         epochs: total epochs of the run (the stream has ``epochs * N // batch_size`` batches).
         seed: the run's seed.
-        augment: optional :class:`AugmentConfig`.
+        augment: optional `AugmentConfig`.
         start_step: first global step to produce (for resuming).
         num_classes: classes of the one-hot targets.
-        pipeline: ``"auto"``, ``"tf"`` or ``"numpy"`` (:func:`choose_pipeline`).
+        pipeline: ``"auto"``, ``"tf"`` or ``"numpy"`` (`choose_pipeline`).
 
     Returns:
         ``"tf"``: a ``tf.data.Dataset``; ``"numpy"``: an iterable of NumPy

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from kerasnets._validation import check_choice, check_positive_int
+from kerasnets.checks import check_choice, check_positive_int
 from kerasnets.data.idx import IDXError, read_idx
 
 __all__ = ["load_images", "predict"]
@@ -92,10 +92,10 @@ def predict(model, paths, *, class_names=None, invert: str = "auto", top_k: int 
     """Predict the class of every image in ``paths``.
 
     Args:
-        model: a model from :func:`apps.mnist.evaluate.load_run_model` (raw pixels in).
+        model: a model from `apps.mnist.evaluate.load_run_model` (raw pixels in).
         paths: image or IDX files.
         class_names: names per class (default "0".."9").
-        invert: see :func:`load_images`.
+        invert: see `load_images`.
         top_k: how many ranked classes to return per image.
         batch_size: inference batch size.
 

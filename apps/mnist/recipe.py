@@ -3,7 +3,7 @@
 The optimiser, schedule and loss come from the library recipe (AdamW,
 linear warm-up then cosine decay to 0 per step, label-smoothed
 cross-entropy; see docs/training.md). The app keeps one thing of its own:
-the augmentation runs in its tf.data stream (:mod:`apps.mnist.pipeline`), as a
+the augmentation runs in its tf.data stream (`apps.mnist.pipeline`), as a
 stateless function of (seed, step) so that an interrupted run resumes on
 exactly the batches it would have seen; the recipe's ``keras.Sequential``
 augmentation is therefore switched off here (``augment=False``).

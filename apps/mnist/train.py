@@ -1,15 +1,15 @@
 """Training for the MNIST app: seeded, resumable, distributable, and safe with its run folder.
 
-:func:`train` is the whole ``python -m apps.mnist train`` command as a
+`train` is the whole ``python -m apps.mnist train`` command as a
 function. With the TensorFlow backend it can be called inside a
 ``tf.distribute`` strategy scope (it then uses that strategy), or picks one
 from ``config.strategy``; with any other backend (JAX) it runs without
-TensorFlow, on the NumPy input pipeline (:mod:`apps.mnist.pipeline`).
+TensorFlow, on the NumPy input pipeline (`apps.mnist.pipeline`).
 
-Resuming: a :class:`ResumableBackup` (a ``keras.callbacks.BackupAndRestore``)
+Resuming: a `ResumableBackup` (a ``keras.callbacks.BackupAndRestore``)
 saves weights and optimizer state every ``checkpoint_every`` steps and at each
 epoch end into ``<run_dir>/backup``, atomically (a new file is renamed into
-place; the one before is kept as the previous checkpoint). When :func:`train`
+place; the one before is kept as the previous checkpoint). When `train`
 starts and finds a backup, it restores it, reads the global step from the
 optimizer, finishes the interrupted epoch from the very next batch (the input
 stream is a pure function of seed and step), then runs the remaining epochs.
@@ -24,12 +24,12 @@ The run folder keeps its work safe:
   one, and a checkpoint of another architecture is a clear error naming both models;
 - ``config.json`` records the run's settings (written after the checks);
   resuming with settings that change the run is refused with the list of
-  differences (:data:`RUN_SETTINGS`);
+  differences (`RUN_SETTINGS`);
 - a finished run (``model.keras``) is not trained over unless ``overwrite=True``;
 - a lock file (``.lock``, held with ``fcntl.flock``) stops a second training in
   the same folder; the lock of a killed process is noticed and taken over;
 - Ctrl-C saves a checkpoint at the step reached and raises
-  :class:`TrainingInterrupted` ("interrupted at epoch E step S; run the same
+  `TrainingInterrupted` ("interrupted at epoch E step S; run the same
   command to resume").
 """
 
@@ -52,7 +52,7 @@ from apps.mnist.data import FOLDER, canonical_dataset, load_app_data
 from apps.mnist.model import build_classifier
 from kerasnets import distribute as _distribute
 from kerasnets import xla as _xla
-from kerasnets._validation import check_choice, check_fraction, check_positive_int, check_positive_number
+from kerasnets.checks import check_choice, check_fraction, check_positive_int, check_positive_number
 
 __all__ = ["TrainConfig", "TrainResult", "train", "ResumableBackup", "RunLock", "RunFolderError",
            "TrainingInterrupted", "RUN_SETTINGS", "get_strategy", "resolve_jit_compile", "resolve_precision",
@@ -72,7 +72,7 @@ class RunFolderError(ValueError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training; the checkpoint at :attr:`step` is kept (``str()``: the one line to print)."""
+    """Ctrl-C during training; the checkpoint at `step` is kept (``str()``: the one line to print)."""
 
     def __init__(self, epoch: int, step: int, global_step: int):
         self.epoch, self.step, self.global_step = epoch, step, global_step
@@ -83,9 +83,9 @@ class TrainingInterrupted(KeyboardInterrupt):
 class TrainConfig:
     """Everything a training run depends on (saved as ``config.json`` in the run directory).
 
-    ``None`` fields take the per-dataset defaults of :data:`apps.mnist.recipe.DEFAULTS`.
+    ``None`` fields take the per-dataset defaults of `apps.mnist.recipe.DEFAULTS`.
     ``dataset="folder"`` trains on the image folder or archive ``data_dir``
-    (:mod:`apps.mnist.data`). ``pipeline`` is ``"auto"`` (``tf.data`` with the
+    (`apps.mnist.data`). ``pipeline`` is ``"auto"`` (``tf.data`` with the
     TensorFlow backend, NumPy otherwise), ``"tf"`` or ``"numpy"``: both give the
     same batches.
     """
@@ -153,7 +153,7 @@ class TrainConfig:
         return cfg
 
     def settings(self) -> dict:
-        """The values of :data:`RUN_SETTINGS` (what must match to resume a run)."""
+        """The values of `RUN_SETTINGS` (what must match to resume a run)."""
         data = dataclasses.asdict(self)
         return {key: data.get(key) for key in RUN_SETTINGS}
 
@@ -169,7 +169,7 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class TrainResult:
-    """What :func:`train` returns."""
+    """What `train` returns."""
 
     model: keras.Model
     config: TrainConfig
@@ -199,12 +199,12 @@ def _h5_readable(path: str) -> bool:
 class ResumableBackup(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that saves every ``save_freq`` steps *and* at every epoch end, atomically.
 
-    Restoring is done by :func:`train` (:meth:`restore`) before ``fit`` so it can
+    Restoring is done by `train` (`restore`) before ``fit`` so it can
     resume mid-epoch at the exact step; this callback only saves. Each save
     writes a new file and renames it into place; the checkpoint it replaces
     becomes the previous one (``latest.weights.h5`` and ``prev.weights.h5``), so
     a kill at any moment leaves at least one complete checkpoint. The backup
-    is kept until :meth:`clear` is called after a successful run.
+    is kept until `clear` is called after a successful run.
     """
 
     def __init__(self, backup_dir: str, save_freq: int):
@@ -413,7 +413,7 @@ class _NoStrategy:
 
 
 def get_strategy(name: str = "default"):
-    """The ``tf.distribute`` strategy for ``--strategy`` (:func:`kerasnets.distribute.get_strategy`).
+    """The ``tf.distribute`` strategy for ``--strategy`` (`kerasnets.distribute.get_strategy`).
 
     ``default``: the current strategy (the no-op default outside any scope;
     a TensorFlow-free stand-in with another Keras backend);
@@ -451,7 +451,7 @@ def _has_gpu() -> bool:
 
 
 def resolve_jit_compile(value: str = "auto") -> bool:
-    """``auto``: XLA on GPU, off with TensorFlow on CPU, on with JAX (:func:`kerasnets.xla.resolve_jit_compile`;
+    """``auto``: XLA on GPU, off with TensorFlow on CPU, on with JAX (`kerasnets.xla.resolve_jit_compile`;
     on the 2-core CPU XLA made the convnets 2-7x slower under TensorFlow, see docs/benchmarks.md); ``on``/``off`` force it."""
     check_choice("jit_compile", value, JIT_CHOICES)
     return _xla.resolve_jit_compile(value)
@@ -580,17 +580,17 @@ def train(config: TrainConfig | None = None, *, strategy=None, callbacks=(), ove
     """Train a classifier on MNIST / Fashion-MNIST / mnist-5k or an image folder.
 
     Args:
-        config: a :class:`TrainConfig` (default: LeNet-5 on mnist-5k).
+        config: a `TrainConfig` (default: LeNet-5 on mnist-5k).
         strategy: a ``tf.distribute`` strategy (TensorFlow backend); default: the
             one whose scope this is called in, else ``config.strategy``.
         callbacks: extra Keras callbacks (appended after the app's own).
         overwrite: train from scratch in a run folder that holds a finished or
             interrupted run (its checkpoint and history are discarded; its
             ``model.keras`` and ``metrics.json`` are replaced at the end).
-        **overrides: fields of :class:`TrainConfig` to replace.
+        **overrides: fields of `TrainConfig` to replace.
 
     Returns:
-        A :class:`TrainResult`; the run directory holds ``config.json``,
+        A `TrainResult`; the run directory holds ``config.json``,
         ``history.csv``, ``logs/`` (TensorBoard), ``model.keras`` and ``metrics.json``.
 
     Raises:

@@ -1,12 +1,12 @@
 """Class-specific bounding-box regression (Girshick et al. 2014, section 3.4 and appendix C).
 
 For each class, a ridge regressor maps a region's features to the R-CNN targets
-``t = (t_x, t_y, t_w, t_h)`` (see :func:`apps.rcnn.boxes.encode_deltas`) that move the
+``t = (t_x, t_y, t_w, t_h)`` (see `apps.rcnn.boxes.encode_deltas`) that move the
 proposal onto the ground-truth box it overlaps most; it is trained only on proposals with
 IoU >= 0.6 to their box (the paper's threshold) with a strong ridge penalty (lambda =
 1000). The paper regresses from pool5 features; here the same region features as the
 SVMs are used (fc7 of the fine-tuned network), which the released Fast R-CNN follow-up
-also does. The solver is scikit-learn's :class:`~sklearn.linear_model.Ridge`.
+also does. The solver is scikit-learn's `Ridge`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def train_box_regressors(
         min_iou: regions below this IoU are not used (the paper: 0.6).
 
     Returns:
-        A :class:`BoxRegressor`.
+        A `BoxRegressor`.
     """
     from sklearn.linear_model import Ridge
 

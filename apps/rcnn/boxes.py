@@ -59,7 +59,7 @@ def encode_deltas(proposals: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def decode_deltas(proposals: np.ndarray, deltas: np.ndarray) -> np.ndarray:
-    """Apply R-CNN regression outputs ``(t_x, t_y, t_w, t_h)`` to ``proposals`` (inverse of :func:`encode_deltas`)."""
+    """Apply R-CNN regression outputs ``(t_x, t_y, t_w, t_h)`` to ``proposals`` (inverse of `encode_deltas`)."""
     from keras.utils import bounding_boxes
 
     proposals = np.asarray(proposals, dtype=np.float32).reshape(-1, 4)

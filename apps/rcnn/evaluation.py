@@ -90,7 +90,7 @@ def evaluate_detections(
     """VOC evaluation of a test set.
 
     Args:
-        detections: one :class:`Detections` per image.
+        detections: one `Detections` per image.
         gt_boxes: per image, ``(m, 4)`` ground-truth boxes.
         gt_labels: per image, ``(m,)`` class indices.
         classes: class names (index -> name).

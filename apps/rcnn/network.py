@@ -195,7 +195,7 @@ class RegionBatches:
         steps: the number of batches (``len(batches)``).
         positives, negatives: regions per batch of each kind (the paper: 32 and 96).
         augment: apply the augmentation above.
-        preprocess_mode: see :func:`preprocess`.
+        preprocess_mode: see `preprocess`.
         seed: random seed.
     """
 

@@ -59,14 +59,14 @@ def per_class_nms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """NMS run independently for each class, all classes in one ``tf.image.combined_non_max_suppression`` call.
 
-    The result equals running :func:`nms` once per class (tested in
+    The result equals running `nms` once per class (tested in
     ``tests/apps/test_rcnn_parts.py``), without a Python loop over the classes.
 
     Args:
         boxes: ``(n, 4)`` boxes shared by all classes, or ``(n, num_classes, 4)`` class-specific
             (regressed) boxes.
         scores: ``(n, num_classes)``.
-        iou_threshold, score_threshold, max_per_class: see :func:`nms`.
+        iou_threshold, score_threshold, max_per_class: see `nms`.
 
     Returns:
         ``(boxes (k, 4), scores (k,), class_index (k,))``, sorted by descending score.

@@ -2,13 +2,13 @@
 
 Training (Girshick et al. 2014, sections 2.3 and 3):
 
-1. proposals of every training image (cached; :mod:`apps.rcnn.proposals`);
+1. proposals of every training image (cached; `apps.rcnn.proposals`);
 2. fine-tune the network as an (N+1)-way classifier on warped proposals (IoU >= 0.5:
-   the box's class, else background; 32 + 96 per batch; :mod:`apps.rcnn.network`);
+   the box's class, else background; 32 + 96 per batch; `apps.rcnn.network`);
 3. fc7 features of the ground-truth boxes, of every proposal with IoU >= 0.5 and of a
    random sample of the other proposals of each image (the pool the SVMs mine);
-4. per-class linear SVMs with hard negative mining (:mod:`apps.rcnn.svm`);
-5. optionally, class-specific ridge box regressors (:mod:`apps.rcnn.bbox_regression`).
+4. per-class linear SVMs with hard negative mining (`apps.rcnn.svm`);
+5. optionally, class-specific ridge box regressors (`apps.rcnn.bbox_regression`).
 
 Detection: proposals -> warp -> fc7 -> SVM scores -> (box regression) -> per-class NMS.
 
@@ -50,16 +50,16 @@ class TrainConfig:
         input_size: warped region side.
         fc_width: units of fc6/fc7.
         context_padding: context pixels in the warped frame (None: 16/227 of input_size).
-        preprocess: ``"scale"`` or ``"caffe"`` (see :func:`apps.rcnn.network.preprocess`).
+        preprocess: ``"scale"`` or ``"caffe"`` (see `apps.rcnn.network.preprocess`).
         weights: optional backbone weights file (include_top=False).
-        proposals: the :class:`~apps.rcnn.proposals.ProposalConfig`.
+        proposals: the `ProposalConfig`.
         finetune_steps: fine-tuning mini-batches (0: skip fine-tuning, use the network as built).
         learning_rate, optimizer: fine-tuning optimiser.
         batch_positives, batch_negatives: regions per mini-batch (the paper: 32 + 96).
         augment: jitter/flip/colour augmentation while fine-tuning.
         positive_iou: fine-tuning positive threshold (0.5).
         svm_c, svm_positive_weight, mining_rounds, svm_initial_negatives, svm_negative_iou:
-            see :mod:`apps.rcnn.svm`.
+            see `apps.rcnn.svm`.
         negatives_per_image: proposals sampled per training image for the SVM pool.
         bbox_regression, bbox_alpha: box regression on/off and its ridge penalty.
         feature_batch: regions per feature-extraction batch.
@@ -260,13 +260,13 @@ def train(
 ) -> dict:
     """Train an R-CNN detector and save it to ``output_dir``.
 
-    ``output_dir`` is a run folder (see :func:`prepare_run_folder`): a killed or
+    ``output_dir`` is a run folder (see `prepare_run_folder`): a killed or
     interrupted training resumes there, with the same settings, to the same result as an
     uninterrupted run; a finished one is refused unless ``overwrite``; two trainings in one
     folder at once are refused (a lock file).
 
     Args:
-        annotations: training :class:`kerasnets.data.voc.ImageAnnotation` records.
+        annotations: training `kerasnets.data.voc.ImageAnnotation` records.
         config: the settings.
         output_dir: the model folder to write.
         cache_dir: proposal cache folder (None: no cache).
@@ -282,7 +282,7 @@ def train(
     Raises:
         ValueError: no annotations, an object of a class not in ``config.classes``, or a
             class without any ground-truth box.
-        RunFolderError: see :func:`prepare_run_folder`.
+        RunFolderError: see `prepare_run_folder`.
         apps.rcnn.network.FinetuneInterrupted: SIGINT during fine-tuning (state saved).
     """
     if not annotations:
@@ -472,7 +472,7 @@ class Detector:
     """A trained R-CNN detector, loaded from its model folder.
 
     Args:
-        model_dir: the folder written by :func:`train`.
+        model_dir: the folder written by `train`.
         xla: override the saved XLA setting for feature extraction (None: keep it).
 
     Example:
@@ -534,7 +534,7 @@ class Detector:
 
         The next image is read and its proposals computed in a background thread (selective
         search and OpenCV release the GIL) while the features of the current one are
-        extracted, so proposals and feature extraction overlap. ``kwargs`` as :meth:`detect`.
+        extracted, so proposals and feature extraction overlap. ``kwargs`` as `detect`.
         """
         import concurrent.futures
 

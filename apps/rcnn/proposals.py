@@ -10,7 +10,7 @@ mode, on the image down-scaled so that its longer side is at most ``max_side`` p
 own coordinates. Sliding windows over several scales and aspect ratios are the simple
 alternative the paper compares against (section 2.1, "a simple sliding window").
 
-:func:`compute_proposals` processes many images in parallel (a process pool; the work
+`compute_proposals` processes many images in parallel (a process pool; the work
 is OpenCV-bound) with a progress bar, and caches each result on disk under a key made of
 the image file's content hash and the settings, so ``train``, ``detect`` and ``evaluate``
 never compute the same proposals twice.
@@ -176,7 +176,7 @@ def _positions(extent: float, window: float, step: float) -> np.ndarray:
 
 
 def propose(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
-    """Proposals of one RGB image already at the working scale (see :func:`proposals_for_file`)."""
+    """Proposals of one RGB image already at the working scale (see `proposals_for_file`)."""
     h, w = image.shape[:2]
     if config.method == "sliding":
         boxes = sliding_windows(h, w, scales=config.window_scales, aspects=config.window_aspects, stride=config.window_stride)
@@ -218,13 +218,13 @@ def proposals_for_image(
     config: ProposalConfig,
     cache_dir: str | None = None,
 ) -> np.ndarray:
-    """:func:`proposals_for_file` for an image the caller has already read.
+    """`proposals_for_file` for an image the caller has already read.
 
     Args:
         path: the image file (its bytes key the cache).
         image, scale: the file read by ``apps.rcnn.regions.load_image(path, config.max_side)``
             (None: it is read here only when the cache has no entry).
-        config, cache_dir: as :func:`proposals_for_file`.
+        config, cache_dir: as `proposals_for_file`.
     """
     from apps.rcnn.regions import load_image
 

@@ -9,7 +9,7 @@ a subset, score all negatives, add those inside the margin (the false positives,
 -1), retrain. Features are scaled so their average L2 norm is 20 (the released R-CNN code),
 and C = 0.001 with positives weighted 2 (the same code).
 
-The solver is scikit-learn's :class:`~sklearn.svm.LinearSVC` (liblinear).
+The solver is scikit-learn's `LinearSVC` (liblinear).
 """
 
 from __future__ import annotations
@@ -125,11 +125,11 @@ def train_svms(
         features: ``(n, d)`` scaled features of all training regions.
         gt_class: ``(n,)`` class index of ground-truth regions, -1 for proposals.
         overlaps: ``(n, num_classes)`` each region's max IoU with the boxes of each class.
-        C, positive_weight, rounds, initial_negatives, seed: see :func:`train_class_svm`.
+        C, positive_weight, rounds, initial_negatives, seed: see `train_class_svm`.
         negative_iou: regions below this IoU with every box of the class are negatives.
 
     Returns:
-        An :class:`SVMResult`.
+        An `SVMResult`.
     """
     num_classes = overlaps.shape[1]
     weights = np.zeros((num_classes, features.shape[1]), dtype=np.float32)

@@ -6,7 +6,7 @@ convolutions and fully-connected layers; FLOPs = 2 x MACs where asked;
 elementwise work counted separately) and are checked against ``count_params()``
 and against published tables (``check_reference``). See docs/summary.md.
 
-``kerasnets.summary`` is the :func:`summary` function of this package; the counting machinery
+``kerasnets.summary`` is the `summary` function of this package; the counting machinery
 (``count``, ``Report``, ``check_reference``, ...) is public here, as ``kerasnets.counting.<name>``.
 
 Examples:
@@ -27,7 +27,7 @@ from typing import Any
 import keras
 
 from kerasnets.models import get_model, get_spec
-from kerasnets._validation import check_bool, check_choice
+from kerasnets.checks import check_bool, check_choice
 from kerasnets.counting._count import Counted, LayerCount, count_layer
 from kerasnets.counting._graph import count
 from kerasnets.counting._report import CONVENTION, Report, human
@@ -79,7 +79,7 @@ def count_registered(name: str, **build_kwargs: Any) -> Report:
         **build_kwargs: builder arguments (``input_shape``, ``include_top``...).
 
     Returns:
-        A :class:`Report` (cached per name and arguments).
+        A `Report` (cached per name and arguments).
     """
     spec = get_spec(name)
     if "input_shape" in build_kwargs and build_kwargs["input_shape"] is not None:
@@ -112,7 +112,7 @@ def summary(
         **build_kwargs: with a name, extra builder arguments (``include_top=False``).
 
     Returns:
-        The :class:`Report` (rows, totals, ``to_markdown()``, ``to_csv()``).
+        The `Report` (rows, totals, ``to_markdown()``, ``to_csv()``).
 
     Raises:
         ValueError: unknown model name (with close matches), unknown ``format``,

@@ -559,7 +559,7 @@ def count_layer(layer, input_shapes, output_shapes, overrides: dict | None = Non
         overrides: config values to use instead of the layer's (``{"groups": 1}``).
 
     Returns:
-        A :class:`Counted`; ``known=False`` with params from the layer's weights
+        A `Counted`; ``known=False`` with params from the layer's weights
         when no rule exists. ``params`` is the analytic count where a formula
         exists; when it disagrees with the weights the layer holds, the weights
         win and the note says so.

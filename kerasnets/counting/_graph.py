@@ -1,6 +1,6 @@
-"""Walk a Keras model's graph (functional, Sequential, nested, shared layers) into a :class:`Report`.
+"""Walk a Keras model's graph (functional, Sequential, nested, shared layers) into a `Report`.
 
-Subclassed models, which have no graph, are traced by :mod:`kerasnets.counting._trace`.
+Subclassed models, which have no graph, are traced by `kerasnets.counting._trace`.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def count(model, *, input_shape=None) -> Report:
             shapes for several inputs) to count at instead of the built one.
 
     Returns:
-        A :class:`Report`.
+        A `Report`.
 
     Raises:
         TypeError: ``model`` is not a Keras model.

@@ -1,4 +1,4 @@
-"""The :class:`Report` of per-layer counts and its renderings (rich table, text, Markdown, CSV)."""
+"""The `Report` of per-layer counts and its renderings (rich table, text, Markdown, CSV)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class Report:
     Attributes:
         model_name: the model's name.
         input_shapes: the input shape(s) counted, without the batch dimension.
-        rows: one :class:`~kerasnets.counting.LayerCount` per layer call, in
+        rows: one `LayerCount` per layer call, in
             layer order; a nested model's row comes before its children.
 
     Totals (properties) add up the leaf rows (nested models' summary rows are

@@ -321,12 +321,12 @@ def check_reference(reference: str, model: keras.Model | None = None) -> CheckRe
     """Check ``model`` (or, for module tables, the modules) against a shipped table.
 
     Args:
-        reference: a name from :func:`list_references` (``"alexnet"``).
+        reference: a name from `list_references` (``"alexnet"``).
         model: the model whose layers the table's rows name (needed for
             ``kind == "layers"`` tables; built at the registry defaults if None).
 
     Returns:
-        A :class:`CheckResult`; ``.ok`` is False when a consistent row mismatches.
+        A `CheckResult`; ``.ok`` is False when a consistent row mismatches.
 
     Examples:
         >>> result = check_reference("alexnet")          # doctest: +SKIP

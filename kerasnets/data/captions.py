@@ -1,25 +1,25 @@
 """Image-caption datasets: the Flickr8k token file, the ``image,caption`` CSV and COCO captions JSON.
 
-Three readers return the same :class:`CaptionDataset` (image file names in first-seen order,
+Three readers return the same `CaptionDataset` (image file names in first-seen order,
 their captions, and the image folder):
 
-* :func:`read_flickr8k_tokens` — ``Flickr8k.token.txt`` (Hodosh, Young & Hockenmaier 2013,
+* `read_flickr8k_tokens` — ``Flickr8k.token.txt`` (Hodosh, Young & Hockenmaier 2013,
   "Framing Image Description as a Ranking Task"): one line per caption,
   ``1000268201_693b08cb0e.jpg#0<TAB>A child in a pink dress ...``.
-* :func:`read_caption_csv` — the common re-packaging (Kaggle "flickr8k" ``captions.txt``):
+* `read_caption_csv` — the common re-packaging (Kaggle "flickr8k" ``captions.txt``):
   a CSV with the header ``image,caption`` (captions may hold commas; CSV quoting applies, and
   a row with an unquoted comma is an error naming its line). A UTF-8 byte-order mark is accepted.
-* :func:`read_coco_captions` — COCO ``captions_*.json`` (Chen et al. 2015): ``images`` with
+* `read_coco_captions` — COCO ``captions_*.json`` (Chen et al. 2015): ``images`` with
   ``id``/``file_name`` and ``annotations`` with ``image_id``/``caption``.
 
-:func:`load_captions` picks the reader from the file (``format="auto"``). Every reader checks
+`load_captions` picks the reader from the file (``format="auto"``). Every reader checks
 its input completely before returning: an empty caption, a line without the expected fields,
 an annotation whose ``image_id`` is not among the images, or (with ``image_dir``) an image
-file that does not exist raises :class:`CaptionFileError` naming the file, line and item.
+file that does not exist raises `CaptionFileError` naming the file, line and item.
 Nothing is skipped silently.
 
-:func:`split_by_image` makes a fixed train/val/test split by image (all captions of an image
-stay together), and :func:`load_image` reads and resizes one image with Pillow.
+`split_by_image` makes a fixed train/val/test split by image (all captions of an image
+stay together), and `load_image` reads and resizes one image with Pillow.
 
 Examples:
     >>> import os, tempfile
@@ -39,7 +39,7 @@ import os
 
 import numpy as np
 
-from kerasnets._validation import check_choice, check_existing_file, check_positive_int
+from kerasnets.checks import check_choice, check_existing_file, check_positive_int
 
 __all__ = [
     "CaptionDataset",
@@ -149,7 +149,7 @@ def read_flickr8k_tokens(path: str, *, image_dir: str | None = None) -> CaptionD
         image_dir: optional image folder; every named image must exist in it.
 
     Returns:
-        A :class:`CaptionDataset`.
+        A `CaptionDataset`.
 
     Raises:
         FileNotFoundError: ``path`` (or ``image_dir``) does not exist.
@@ -181,7 +181,7 @@ def read_caption_csv(path: str, *, image_dir: str | None = None) -> CaptionDatas
         image_dir: optional image folder; every named image must exist in it.
 
     Returns:
-        A :class:`CaptionDataset`.
+        A `CaptionDataset`.
 
     Raises:
         FileNotFoundError: ``path`` (or ``image_dir``) does not exist.
@@ -223,7 +223,7 @@ def read_coco_captions(path: str, *, image_dir: str | None = None) -> CaptionDat
         image_dir: optional image folder (``train2014/``); every image with a caption must exist.
 
     Returns:
-        A :class:`CaptionDataset` keyed by ``file_name``, images in the JSON's order (images
+        A `CaptionDataset` keyed by ``file_name``, images in the JSON's order (images
         without any caption are left out).
 
     Raises:
@@ -293,7 +293,7 @@ def load_captions(path: str, *, image_dir: str | None = None, format: str = "aut
         format: ``"auto"`` (from the content), ``"flickr8k"``, ``"csv"`` or ``"coco"``.
 
     Returns:
-        A :class:`CaptionDataset`.
+        A `CaptionDataset`.
     """
     check_choice("format", format, FORMATS)
     path = check_existing_file("path", path)
@@ -316,13 +316,13 @@ def split_by_image(dataset: CaptionDataset, sizes=(800, 100, 100), *, seed: int 
     consecutive parts, so the split depends only on the set of names and the seed.
 
     Args:
-        dataset: a :class:`CaptionDataset`.
+        dataset: a `CaptionDataset`.
         sizes: image counts per part, summing to at most ``len(dataset)``; or fractions
             summing to 1.
         seed: shuffle seed.
 
     Returns:
-        A tuple of :class:`CaptionDataset`, one per entry of ``sizes``.
+        A tuple of `CaptionDataset`, one per entry of ``sizes``.
 
     Raises:
         ValueError: sizes that do not fit the dataset.

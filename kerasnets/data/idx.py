@@ -5,10 +5,10 @@ The format (LeCun et al., "The MNIST database of handwritten digits") is a
 of dimensions), then ``DD`` big-endian uint32 sizes, then the elements in
 C order, big-endian. Files may be gzip-compressed (``.gz``).
 
-:func:`read_idx` checks everything it can before returning an array: the
+`read_idx` checks everything it can before returning an array: the
 magic number, the element type, the dimension sizes, and that the payload has
 exactly the bytes the header announces. A truncated, padded or corrupt file
-(compressed or raw) raises :class:`IDXError` naming the file, never a silent
+(compressed or raw) raises `IDXError` naming the file, never a silent
 short read.
 
 Examples:

@@ -30,7 +30,7 @@ skipped):
    (``x_train, y_train, x_test, y_test``).
 
 If none has the data and ``download=True``, the Keras downloader is tried
-(it caches into location 1). Offline, a :class:`DatasetNotFoundError` names
+(it caches into location 1). Offline, a `DatasetNotFoundError` names
 the three ways to provide the files.
 
 Examples:
@@ -313,7 +313,7 @@ def load_dataset(name, *, data_dir=None, download: bool = True) -> Dataset:
         download: try the Keras downloader when no location has the data.
 
     Returns:
-        A :class:`Dataset` with uint8 ``(N, 28, 28)`` images and uint8 labels.
+        A `Dataset` with uint8 ``(N, 28, 28)`` images and uint8 labels.
 
     Raises:
         ValueError: unknown ``name`` or a ``data_dir`` that is not a folder.

@@ -29,7 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from kerasnets._validation import check_positive_int
+from kerasnets.checks import check_positive_int
 
 __all__ = ["COLOURS", "SHAPES", "RELATIONS", "CaptionedScenes", "make_captioned_scenes", "draw_shape"]
 
@@ -40,7 +40,7 @@ COLOURS = {
     "blue": (50, 90, 240),
     "yellow": (240, 220, 40),
 }
-#: Shape names known to :func:`draw_shape`.
+#: Shape names known to `draw_shape`.
 SHAPES = ("circle", "square", "triangle")
 #: Relation words: (first object's relation, the inverse used by the second caption).
 RELATIONS = {"vertical": ("above", "below"), "horizontal": ("left of", "right of")}
@@ -73,7 +73,7 @@ def draw_shape(canvas: np.ndarray, shape: str, centre: tuple, radius: float, col
 
     Args:
         canvas: ``(h, w, 3)`` uint8 image, modified in place.
-        shape: one of :data:`SHAPES`.
+        shape: one of `SHAPES`.
         centre: ``(row, col)`` of the shape's centre in pixels (floats allowed).
         radius: half the shape's extent in pixels.
         colour: RGB triple.
@@ -114,7 +114,7 @@ def make_captioned_scenes(n: int, *, image_size: int = 32, seed: int = 0, noise:
         noise: standard deviation of the additive pixel noise (0 for none).
 
     Returns:
-        A :class:`CaptionedScenes`.
+        A `CaptionedScenes`.
 
     Raises:
         ValueError: for ``n < 1`` or ``image_size < 16``.

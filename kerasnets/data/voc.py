@@ -12,7 +12,7 @@ IJCV 2010) stores one XML file per image::
       </object>
     </annotation>
 
-Files found in the wild vary, and :func:`read_voc_xml` accepts the variations that
+Files found in the wild vary, and `read_voc_xml` accepts the variations that
 carry the same information:
 
 * ``<pose>``, ``<truncated>``, ``<difficult>``, ``<occluded>`` missing (defaults:
@@ -24,7 +24,7 @@ carry the same information:
   writes absolute paths of the labeller's machine): the image is looked up next to
   the XML, in ``image_dir``, by its file name and by the XML file's stem.
 
-What cannot be read is an error naming the file (:class:`AnnotationError`, a
+What cannot be read is an error naming the file (`AnnotationError`, a
 ``ValueError``): malformed XML, an ``<object>`` without ``<name>`` or ``<bndbox>``,
 non-numeric coordinates, a class not in ``classes``. Boxes reaching outside the image
 are clipped to it with a warning naming the file. A ``<size>`` that disagrees with the
@@ -32,16 +32,16 @@ real image is replaced by the image's size, with a warning naming the file.
 
 Real data sets contain **degenerate boxes** (zero width or height, inverted corners, or
 nothing left inside the image after clipping). By default such a box is skipped, with
-one :class:`AnnotationWarning` line per file naming the file, each object's index, class
-and box, and is recorded in :attr:`ImageAnnotation.skipped` so callers can count it;
-``strict=True`` makes it an :class:`AnnotationError` instead.
+one `AnnotationWarning` line per file naming the file, each object's index, class
+and box, and is recorded in `ImageAnnotation.skipped` so callers can count it;
+``strict=True`` makes it an `AnnotationError` instead.
 
 Coordinates are kept as written (VOC's 1-based pixel indices, as float64) in the
-``(xmin, ymin, xmax, ymax)`` corner format; :func:`write_voc_xml` writes them back.
+``(xmin, ymin, xmax, ymax)`` corner format; `write_voc_xml` writes them back.
 
 COCO (Lin et al., "Microsoft COCO: Common Objects in Context", ECCV 2014) keeps all
 images of a split in one JSON file with ``[x, y, width, height]`` boxes;
-:func:`read_coco_json` converts them to the same :class:`ImageAnnotation` records.
+`read_coco_json` converts them to the same `ImageAnnotation` records.
 
 Examples:
     >>> from kerasnets.data.voc import read_voc_xml  # doctest: +SKIP
@@ -330,7 +330,7 @@ def read_voc_xml(
         strict: a degenerate box is an error instead of being skipped with a warning.
 
     Returns:
-        An :class:`ImageAnnotation` (boxes clipped to the image; degenerate boxes in
+        An `ImageAnnotation` (boxes clipped to the image; degenerate boxes in
         ``skipped``).
 
     Raises:
@@ -437,7 +437,7 @@ def read_voc_xml(
 
 
 def write_voc_xml(annotation: ImageAnnotation, path: str | os.PathLike, *, folder: str = "JPEGImages") -> str:
-    """Write an :class:`ImageAnnotation` as a PASCAL VOC XML file (the devkit's layout).
+    """Write an `ImageAnnotation` as a PASCAL VOC XML file (the devkit's layout).
 
     Args:
         annotation: the record to write.
@@ -517,7 +517,7 @@ def load_voc_dataset(
     Args:
         annotations_dir: the folder of ``.xml`` files (VOC's ``Annotations/``).
         image_dir: the image folder (default: found next to the annotations).
-        split: None (all files), a split file (see :func:`read_split_file`) or a
+        split: None (all files), a split file (see `read_split_file`) or a
             list of image ids.
         classes: allowed class names (None: any).
         skip_difficult: drop objects flagged difficult.
@@ -525,12 +525,12 @@ def load_voc_dataset(
             recorded in each record's ``skipped``).
 
     Returns:
-        A list of :class:`ImageAnnotation`, sorted by file name when ``split`` is None,
+        A list of `ImageAnnotation`, sorted by file name when ``split`` is None,
         in the split's order otherwise.
 
     Raises:
         FileNotFoundError: the folder, or an id's XML file, does not exist.
-        AnnotationError: a file cannot be read (see :func:`read_voc_xml`).
+        AnnotationError: a file cannot be read (see `read_voc_xml`).
     """
     annotations_dir = os.fspath(annotations_dir)
     if not os.path.isdir(annotations_dir):
@@ -593,7 +593,7 @@ def read_coco_json(
             them, and recorded in its image's ``skipped``.
 
     Returns:
-        One :class:`ImageAnnotation` per image entry, in the file's order.
+        One `ImageAnnotation` per image entry, in the file's order.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.

@@ -3,7 +3,7 @@
 ``kerasnets.resnet50(weights="timm/resnet50.tv_in1k")`` downloads (once, with
 ``keras.utils.get_file``) the Hugging Face Hub's ``model.safetensors`` of that timm model, reads
 it with ``safetensors`` (NumPy, no PyTorch), converts the PyTorch layout
-(:mod:`kerasnets.pretrained.convert`) and sets the weights. The name also selects the builder
+(`kerasnets.pretrained.convert`) and sets the weights. The name also selects the builder
 options the file was trained with (torchvision's ResNet v1.5 stride placement). A local
 ``.safetensors`` file works the same way, as does a torchvision ``.pth`` file when PyTorch is
 installed.
@@ -147,8 +147,8 @@ def load_pretrained(model, weights, *, cache_dir=None):
     Args:
         model: a kerasnets model built with the options of the file (a registered name selects
             them when passed as the builder's ``weights=``).
-        weights: a name from :func:`list_pretrained`, or a ``.safetensors``/``.pth`` path.
-        cache_dir: where downloads are kept (default: see :func:`cached_path`).
+        weights: a name from `list_pretrained`, or a ``.safetensors``/``.pth`` path.
+        cache_dir: where downloads are kept (default: see `cached_path`).
 
     Returns:
         The model.

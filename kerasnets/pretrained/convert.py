@@ -5,7 +5,7 @@ has two parts:
 
 1. **Names.** Keys are grouped by module (``layer1.0.conv1``), and a layout's rules map each
    module to a kerasnets layer name (``conv2_block1_1_conv``). The layout is recognised from the
-   keys themselves (:func:`detect_layout`).
+   keys themselves (`detect_layout`).
 2. **Tensors.** PyTorch keeps convolution kernels as ``(out, in/groups, kh, kw)`` and dense
    kernels as ``(out, in)``; Keras as ``(kh, kw, in/groups, out)`` and ``(in, out)``. A dense
    layer fed by ``Flatten`` needs its rows reordered, because PyTorch flattens ``(C, H, W)``
@@ -225,7 +225,7 @@ def convert_state_dict(
     Args:
         state: ``{key: array}`` as read from a ``.safetensors`` or ``.pth`` file.
         model: the kerasnets model the arrays are for.
-        layout: one of :data:`LAYOUTS`; detected from the keys when None.
+        layout: one of `LAYOUTS`; detected from the keys when None.
 
     Raises:
         ValueError: naming the first key that is missing, left over, or of the wrong shape.

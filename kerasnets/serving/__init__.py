@@ -1,7 +1,7 @@
 """SavedModel export for TensorFlow Serving (TensorFlow only), split by job.
 
 TF Serving watches a *base directory* and serves its highest numbered
-sub-directory (``BASE_DIR/1``, ``BASE_DIR/2``, ...). :func:`export_saved_model`
+sub-directory (``BASE_DIR/1``, ``BASE_DIR/2``, ...). `export_saved_model`
 writes one such version: it builds the SavedModel in a hidden temporary
 directory inside ``BASE_DIR`` (a name TF Serving ignores) and renames it into
 place, so a server polling the base directory never loads a half-written
@@ -13,15 +13,15 @@ encoded image files (signatures ``serving_default`` and ``serving_bytes``).
 
 The modules, one job each (TensorFlow is imported only when a function needs it):
 
-- :mod:`kerasnets.serving.versions`: version numbers and the atomic versioned
-  write (:func:`write_version`), also used by the apps' exports; standard library only;
-- :mod:`kerasnets.serving.signatures`: the serving graph and its two signatures;
-- :mod:`kerasnets.serving.saved_model`: :func:`export_saved_model`;
-- :mod:`kerasnets.serving.warmup`: ``assets.extra/tf_serving_warmup_requests``;
-- :mod:`kerasnets.serving.models_config`: ``models.config`` for several models;
-- :mod:`kerasnets.serving.emulator`: answering gRPC ``PredictRequest`` protos and
+- `kerasnets.serving.versions`: version numbers and the atomic versioned
+  write (`write_version`), also used by the apps' exports; standard library only;
+- `kerasnets.serving.signatures`: the serving graph and its two signatures;
+- `kerasnets.serving.saved_model`: `export_saved_model`;
+- `kerasnets.serving.warmup`: ``assets.extra/tf_serving_warmup_requests``;
+- `kerasnets.serving.models_config`: ``models.config`` for several models;
+- `kerasnets.serving.emulator`: answering gRPC ``PredictRequest`` protos and
   REST bodies with a loaded export, as the server does (no server binary needed);
-- :mod:`kerasnets.serving.cli`: the ``kerasnets export`` arguments.
+- `kerasnets.serving.cli`: the ``kerasnets export`` arguments.
 
 Examples:
     >>> import kerasnets

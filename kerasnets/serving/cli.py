@@ -1,13 +1,13 @@
-"""``kerasnets export``: the argument glue between the command line and :func:`export_saved_model`.
+"""``kerasnets export``: the argument glue between the command line and `export_saved_model`.
 
-Importing this module is cheap (standard library and :mod:`kerasnets.cliargs`
+Importing this module is cheap (standard library and `kerasnets.cliargs`
 only), so building the ``kerasnets`` parser and ``--help`` stay instant; Keras,
 TensorFlow and the model registry are imported when the command runs.
 
 Every failure a user can cause is raised as a ``ValueError`` subclass naming
 the offending value (a file-system failure as
-:class:`~kerasnets.serving.versions.ExportError`, which is also an ``OSError``;
-an existing ``--version`` as :class:`~kerasnets.serving.versions.VersionExistsError`),
+`ExportError`, which is also an ``OSError``;
+an existing ``--version`` as `VersionExistsError`),
 so the CLI's ``main`` prints one line and exits with status 2.
 """
 

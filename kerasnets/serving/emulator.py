@@ -1,7 +1,7 @@
 """Requests as a client sends them, mapped onto a loaded SavedModel as TF Serving does.
 
-No model server binary is needed to check an export: :func:`run_predict_request`
-answers a gRPC ``PredictRequest`` proto and :func:`run_rest_request` a REST
+No model server binary is needed to check an export: `run_predict_request`
+answers a gRPC ``PredictRequest`` proto and `run_rest_request` a REST
 ``:predict`` JSON body (https://www.tensorflow.org/tfx/serving/api_rest) with a
 ``tf.saved_model.load``-ed export. Values are checked as the server's parser
 checks them: integer inputs must fit their dtype (``uint8`` pixels in
@@ -45,7 +45,7 @@ def predict_request(
     Returns:
         The request proto.
     """
-    from kerasnets._validation import check_positive_int
+    from kerasnets.checks import check_positive_int
 
     tf = tensorflow()
     predict_pb2 = serving_module("apis.predict_pb2")

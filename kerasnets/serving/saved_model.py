@@ -39,7 +39,7 @@ def export_saved_model(
     """Export a Keras classifier as a versioned SavedModel for TensorFlow Serving.
 
     The SavedModel is written to ``base_dir/<version>`` atomically
-    (:func:`kerasnets.serving.versions.write_version`): it is built in a hidden
+    (`kerasnets.serving.versions.write_version`): it is built in a hidden
     temporary folder inside ``base_dir`` (``.tmp-...``, which TF Serving ignores)
     and renamed into place; concurrent exports to one base get distinct
     versions; the temporary folders of killed exports are removed by the next
@@ -56,7 +56,7 @@ def export_saved_model(
             base directory). An existing version is never overwritten.
         preprocessing: what the graph applies to the ``[0, 255]`` float pixels
             after resizing: None (nothing), ``"scale"``, ``"tf"``, ``"torch"``,
-            ``"caffe"`` (the modes of :func:`kerasnets.preprocessing.preprocess_input`)
+            ``"caffe"`` (the modes of `kerasnets.preprocessing.preprocess_input`)
             or a callable of one tensor written with TensorFlow or ``keras.ops``
             (a Keras layer works).
         top_k: how many classes ``classes``/``scores`` return (capped at ``classes``).
@@ -87,7 +87,7 @@ def export_saved_model(
         >>> path  # doctest: +SKIP
         '/tmp/lenet5/1'
     """
-    from kerasnets._validation import check_bool, check_choice, check_positive_int
+    from kerasnets.checks import check_bool, check_choice, check_positive_int
 
     height, width, channels, classes = check_model(model)
     top_k = check_positive_int("top_k", top_k)

@@ -13,7 +13,7 @@
 Both return ``probabilities`` ``[batch, classes]`` (float32), ``classes``
 ``[batch, k]`` (int32, best first) and ``scores`` ``[batch, k]`` (their
 probabilities), with ``k = min(top_k, classes)``. Preprocessing runs in the
-graph with :func:`kerasnets.preprocessing.preprocess_input`.
+graph with `kerasnets.preprocessing.preprocess_input`.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def output_is_probability(model) -> bool:
 
 
 def preprocess_fn(preprocessing: Any, channels: int) -> Callable:
-    """The in-graph preprocessing: a callable as given, or a mode of :func:`~kerasnets.preprocessing.preprocess_input`."""
+    """The in-graph preprocessing: a callable as given, or a mode of `preprocess_input`."""
     if callable(preprocessing):
         return preprocessing
     if not (preprocessing is None or isinstance(preprocessing, str)):

@@ -1,9 +1,9 @@
 """The papers' training and evaluation recipes as reusable Keras parts.
 
-Optimisers and schedules (:mod:`.optimizers`), label smoothing (:mod:`.losses`),
-auxiliary-classifier losses (:mod:`.auxiliary`), augmentation layers
-(:mod:`.augment`), 10-crop / multi-crop / dense evaluation (:mod:`.evaluation`),
-BatchNorm re-estimation (:mod:`.batchnorm`), and :func:`recipe` bundling them
+Optimisers and schedules (`.optimizers`), label smoothing (`.losses`),
+auxiliary-classifier losses (`.auxiliary`), augmentation layers
+(`.augment`), 10-crop / multi-crop / dense evaluation (`.evaluation`),
+BatchNorm re-estimation (`.batchnorm`), and `recipe` bundling them
 per paper. Everything here is pure Keras 3 (runs under the TensorFlow, JAX and
 PyTorch backends); the augmentation layers also run inside ``tf.data``.
 See docs/training.md.

@@ -1,15 +1,15 @@
 """Training-time image augmentation from the papers, as backend-agnostic Keras layers.
 
-* :class:`PCALighting` -- AlexNet's colour ("lighting") augmentation
-  (Krizhevsky, Sutskever & Hinton 2012, section 4.1), with :func:`rgb_pca` to
+* `PCALighting` -- AlexNet's colour ("lighting") augmentation
+  (Krizhevsky, Sutskever & Hinton 2012, section 4.1), with `rgb_pca` to
   compute the eigenvectors/eigenvalues of the RGB covariance of a training set.
-* :class:`ScaleJitter` -- VGG's single-scale (S fixed) and multi-scale
+* `ScaleJitter` -- VGG's single-scale (S fixed) and multi-scale
   (S random in [S_min, S_max]) training crops (Simonyan & Zisserman 2015, sec. 3.1).
-* :class:`RandomResizedCrop` -- GoogLeNet's crops of 8%..100% of the image area
+* `RandomResizedCrop` -- GoogLeNet's crops of 8%..100% of the image area
   with aspect ratio in [3/4, 4/3] (Szegedy et al. 2014, section 6).
-* :func:`alexnet_augmentation`, :func:`vgg_augmentation`,
-  :func:`inception_augmentation`, :func:`cifar_augmentation`,
-  :func:`mnist_augmentation` -- the papers' pipelines as ``keras.Sequential``
+* `alexnet_augmentation`, `vgg_augmentation`,
+  `inception_augmentation`, `cifar_augmentation`,
+  `mnist_augmentation` -- the papers' pipelines as ``keras.Sequential``
   stacks of preprocessing layers.
 
 The layers subclass Keras's data-layer base, so they run in a model, on a
@@ -29,7 +29,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasnets._validation import (
+from kerasnets.checks import (
     check_choice,
     check_positive_int,
     check_positive_number,
@@ -110,14 +110,14 @@ def rgb_pca(
 
     Krizhevsky et al. 2012 ("ImageNet Classification with Deep Convolutional
     Neural Networks", section 4.1) "perform PCA on the set of RGB pixel values
-    throughout the ImageNet training set"; :class:`PCALighting` then shifts
+    throughout the ImageNet training set"; `PCALighting` then shifts
     every pixel along those principal components. The covariance is
     accumulated exactly (float64 sums of x and x x^T) over all pixels, so any
     number of batches can be streamed through.
 
     Pixels are first mapped from ``value_range`` to [0, 1], so the eigenvalues
     are on the scale of the published ImageNet values
-    (:data:`IMAGENET_PCA_EIGENVALUES`) whatever the storage scale.
+    (`IMAGENET_PCA_EIGENVALUES`) whatever the storage scale.
 
     Args:
         data: a NumPy array ``(N, H, W, 3)`` (or ``(H, W, 3)``, or ``(P, 3)``
@@ -193,7 +193,7 @@ def pca_lighting(
     ``I_xy = [I^R, I^G, I^B]^T`` add ``[p1, p2, p3] [a1 l1, a2 l2, a3 l3]^T``,
     where ``p_i, l_i`` are the i-th eigenvector and eigenvalue of the RGB
     covariance and ``a_i`` is drawn once per image. The shift is computed in
-    [0, 1] pixel units (the scale of the eigenvalues, see :func:`rgb_pca`) and
+    [0, 1] pixel units (the scale of the eigenvalues, see `rgb_pca`) and
     multiplied by ``high - low`` of ``value_range``.
 
     Args:
@@ -237,7 +237,7 @@ class PCALighting(_DataLayer):
     ``a ~ N(0, stddev)`` (three values, ``stddev = 0.1`` in the paper) and add
     ``[p1, p2, p3] [a1 l1, a2 l2, a3 l3]^T`` to every pixel, ``p_i``/``l_i``
     being the eigenvectors/eigenvalues of the RGB covariance of the training
-    set (compute them with :func:`rgb_pca`; the default is the ImageNet
+    set (compute them with `rgb_pca`; the default is the ImageNet
     decomposition). "This scheme approximately captures ... that object
     identity is invariant to changes in the intensity and color of the
     illumination" and reduced AlexNet's top-1 error by over 1%.
@@ -636,7 +636,7 @@ def alexnet_augmentation(
 
     Krizhevsky et al. 2012, section 4.1: "extracting random 224x224 patches
     (and their horizontal reflections) from the 256x256 images" (a factor 2048
-    more training views), plus :class:`PCALighting` with ``a ~ N(0, 0.1)``.
+    more training views), plus `PCALighting` with ``a ~ N(0, 0.1)``.
     Feed 256x256 images (shorter side rescaled to 256, centre 256 crop: e.g.
     ``keras.layers.Resizing(256, 256, crop_to_aspect_ratio=True)``). Apply it
     to training batches (``aug(x, training=True)``, e.g. in ``tf.data.map``).
@@ -755,7 +755,7 @@ def cifar_augmentation(*, padding: int = 4, crop_size: int = 32, seed: int | Non
         seed: integer seed.
 
     Returns:
-        ``keras.Sequential`` named ``cifar_augmentation``: :class:`RandomPadCrop` then a random
+        ``keras.Sequential`` named ``cifar_augmentation``: `RandomPadCrop` then a random
         horizontal flip. At inference it is the identity (for ``crop_size`` equal to the image
         side), so it can be put in front of a model for ``fit``.
 

@@ -7,10 +7,10 @@ discount weight (the losses of the auxiliary classifiers were weighted by
 
     total = loss(main) + 0.3 * loss(aux1) + 0.3 * loss(aux2)
 
-:func:`aux_compile_kwargs` / :func:`compile_with_aux_losses` set this up with
-Keras's per-output ``loss``/``loss_weights``; :func:`strip_aux_heads` returns
+`aux_compile_kwargs` / `compile_with_aux_losses` set this up with
+Keras's per-output ``loss``/``loss_weights``; `strip_aux_heads` returns
 the inference model (main output only, same layers and weights);
-:func:`replicate_targets` repeats the labels once per output for ``fit``.
+`replicate_targets` repeats the labels once per output for ``fit``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import keras
 
 from kerasnets._compat import keras_history
-from kerasnets._validation import check_positive_number
+from kerasnets.checks import check_positive_number
 
 __all__ = ["aux_compile_kwargs", "compile_with_aux_losses", "strip_aux_heads", "replicate_targets"]
 
@@ -112,7 +112,7 @@ def compile_with_aux_losses(
     GoogLeNet (Szegedy et al. 2014, section 5): auxiliary losses weighted by
     0.3; Inception-v3's single auxiliary head is commonly weighted 0.4
     (TF-slim). Fit with the labels repeated per output
-    (:func:`replicate_targets`); deploy :func:`strip_aux_heads` ``(model)``.
+    (`replicate_targets`); deploy `strip_aux_heads` ``(model)``.
 
     Args:
         model: functional model whose outputs are (main, aux1, aux2, ...).

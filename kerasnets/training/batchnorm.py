@@ -6,7 +6,7 @@ mini-batch statistics are replaced by population statistics,
 practice are tracked by moving averages during training. After weight
 averaging (SWA, Polyak averaging), fine-tuning, or a change of input
 distribution, those moving averages no longer match the weights;
-:func:`recalibrate_batchnorm` recomputes them as true averages over data.
+`recalibrate_batchnorm` recomputes them as true averages over data.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasnets._validation import check_positive_int
+from kerasnets.checks import check_positive_int
 
 __all__ = ["batchnorm_layers", "recalibrate_batchnorm"]
 

@@ -4,17 +4,17 @@
   patches (the four corner patches and the center patch) as well as their
   horizontal reflections (hence ten patches in all), and averaging the
   predictions made by the network's softmax layer on the ten patches".
-  :func:`ten_crop_boxes`, :func:`ten_crop`, :func:`predict_ten_crop`.
+  `ten_crop_boxes`, `ten_crop`, `predict_ten_crop`.
 * Multi-crop (VGG, Simonyan & Zisserman 2015, section 3.2 / 4.3; GoogLeNet's
   144 crops): a regular grid of crops per test scale Q and their flips
   (VGG: 5x5 grid x 2 flips x 3 scales = 150 crops), softmax averaged.
-  :func:`grid_crop_boxes`, :func:`multi_crop`, :func:`predict_multi_crop`.
+  `grid_crop_boxes`, `multi_crop`, `predict_multi_crop`.
 * Dense evaluation (VGG section 3.2, after OverFeat): "the fully-connected
   layers are first converted to convolutional layers (the first FC layer to a
   7x7 conv. layer, the last two FC layers to 1x1 conv. layers)"; the
   fully-convolutional net applied to the whole (uncropped) image gives a class
-  score map that is spatially averaged. :func:`to_fully_convolutional`,
-  :func:`predict_dense`.
+  score map that is spatially averaged. `to_fully_convolutional`,
+  `predict_dense`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from keras import ops
 
 from kerasnets._compat import inbound_nodes, keras_history, node_input_tensors
-from kerasnets._validation import check_bool, check_choice, check_positive_int
+from kerasnets.checks import check_bool, check_choice, check_positive_int
 
 __all__ = [
     "resize_shorter_side",
@@ -191,7 +191,7 @@ def _apply_boxes(images: Any, boxes: Sequence[tuple]) -> list:
 
 
 def ten_crop(images: Any, crop_size: Any = 224) -> Any:
-    """The ten crops of every image: tensor ``(10, batch, h, w, C)`` in :func:`ten_crop_boxes` order.
+    """The ten crops of every image: tensor ``(10, batch, h, w, C)`` in `ten_crop_boxes` order.
 
     Args:
         images: ``(batch, H, W, C)``.
@@ -220,7 +220,7 @@ def multi_crop(images: Any, crop_size: Any = 224, *, grid: int = 5, flip: bool =
         flip: add mirrored crops.
 
     Returns:
-        Stacked crops in :func:`grid_crop_boxes` order.
+        Stacked crops in `grid_crop_boxes` order.
 
     Examples:
         >>> import numpy as np
@@ -542,7 +542,7 @@ def predict_dense(
     (multi-scale evaluation, section 4.2) the results are averaged again.
 
     Args:
-        fcn: from :func:`to_fully_convolutional` (``spatial_average=True``).
+        fcn: from `to_fully_convolutional` (``spatial_average=True``).
         images: ``(batch, H, W, C)``.
         scales: test scales Q (shorter side); None uses the images as given.
         flip: also evaluate the mirrored images.

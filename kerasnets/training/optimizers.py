@@ -1,12 +1,12 @@
 """Optimisers, gradient clipping and learning-rate schedules of the papers (backend-agnostic).
 
-* :class:`MomentumSGD` -- SGD with momentum and *coupled* weight decay, the
+* `MomentumSGD` -- SGD with momentum and *coupled* weight decay, the
   exact update rule of AlexNet (Krizhevsky et al. 2012, section 5), also
   used by VGG and ResNet (Caffe's "weight_decay").
-* :func:`global_norm` / :func:`clip_by_global_norm` -- clipping by global
+* `global_norm` / `clip_by_global_norm` -- clipping by global
   norm (Pascanu, Mikolov & Bengio 2013); every Keras optimiser does it when
   given ``global_clipnorm``.
-* :func:`divide_on_plateau`, :func:`step_decay`, :func:`warmup_cosine` --
+* `divide_on_plateau`, `step_decay`, `warmup_cosine` --
   the schedules: /10 when validation accuracy plateaus, GoogLeNet's and
   Inception-v3's exponential step decays, and a one-cycle-like warm-up +
   cosine schedule.
@@ -20,7 +20,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from kerasnets._validation import check_bool, check_positive_int, check_positive_number
+from kerasnets.checks import check_bool, check_positive_int, check_positive_number
 
 __all__ = [
     "MomentumSGD",
@@ -145,9 +145,9 @@ def clip_by_global_norm(gradients: Sequence[Any], max_norm: float) -> tuple[list
 
         if ||g|| > v:  g <- g * v / ||g||
 
-    with ``||g||`` the norm of all gradients together (:func:`global_norm`).
+    with ``||g||`` the norm of all gradients together (`global_norm`).
     Keras optimisers do the same when built with ``global_clipnorm=v`` (all
-    recipes of :func:`kerasnets.training.recipe` accept ``clipnorm=v``); this
+    recipes of `kerasnets.training.recipe` accept ``clipnorm=v``); this
     function is for custom training loops.
 
     Args:

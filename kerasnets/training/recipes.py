@@ -6,7 +6,7 @@
 >>> model.fit(train.map(lambda x, y: (r.augmentation(x, training=True), y)),
 ...           validation_data=val, epochs=r.epochs, callbacks=r.callbacks)  # doctest: +SKIP
 
-A :class:`Recipe` holds fresh optimiser/loss/metric/callback objects: use one
+A `Recipe` holds fresh optimiser/loss/metric/callback objects: use one
 ``recipe(...)`` call per model (Keras optimisers bind to one model's variables).
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import keras
 
-from kerasnets._validation import (
+from kerasnets.checks import (
     check_bool,
     check_choice,
     check_fraction,
@@ -71,7 +71,7 @@ class Recipe:
         return {"optimizer": self.optimizer, "loss": self.loss, "metrics": list(self.metrics)}
 
     def compile_kwargs_for(self, model: keras.Model) -> dict:
-        """Like :attr:`compile_kwargs`, adding ``aux_weight`` per auxiliary output of a multi-output model.
+        """Like `compile_kwargs`, adding ``aux_weight`` per auxiliary output of a multi-output model.
 
         Args:
             model: the model to compile; outputs after the first are auxiliary heads.
@@ -145,7 +145,7 @@ _SGD_ARGS = ("learning_rate", "momentum", "weight_decay", "batch_size", "epochs"
 
 
 def _sgd_args(args: dict) -> dict:
-    """The arguments of :func:`_momentum_sgd_on_plateau` among a recipe's ``locals()``."""
+    """The arguments of `_momentum_sgd_on_plateau` among a recipe's ``locals()``."""
     return {key: args[key] for key in _SGD_ARGS}
 
 
@@ -456,7 +456,7 @@ _RECIPES: dict[str, Callable[..., dict]] = {
 
 
 def list_recipes() -> list[str]:
-    """Names accepted by :func:`recipe`.
+    """Names accepted by `recipe`.
 
     Examples:
         >>> "vgg" in list_recipes()
@@ -506,14 +506,14 @@ def recipe(name: str, **overrides: Any) -> Recipe:
     ``LearningRateSchedule`` in the optimiser, without it a per-epoch
     ``LearningRateScheduler`` callback. The MNIST app calls
     ``recipe("mnist", epochs=E, steps_per_epoch=S, label_smoothing=L)``.
-    :func:`recipe_parameters` lists every recipe's parameters.
+    `recipe_parameters` lists every recipe's parameters.
 
     Args:
-        name: one of :func:`list_recipes`.
+        name: one of `list_recipes`.
         **overrides: parameters to change (see above).
 
     Returns:
-        A :class:`Recipe`.
+        A `Recipe`.
 
     Raises:
         ValueError: unknown ``name`` (the message lists the known recipes) or
