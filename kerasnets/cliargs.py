@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import re
 import pathlib
 import sys
 from typing import Any, Callable, Sequence
@@ -223,7 +224,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if action.choices is not None and action.metavar is not None and "%(choices)" not in text:
             if not isinstance(action, argparse._SubParsersAction):
                 text += " (choices: " + ", ".join(str(c) for c in action.choices) + ")"
-        if "%(default)" not in text and "default" not in lowered:
+        # A help text that already states its default ("(default: ...)", "defaults to") keeps it;
+        # a word that merely contains it (serving_default) does not count.
+        if "%(default)" not in text and not re.search(r"\bdefault", lowered):
             shown = _default_text(action)
             if shown is not None:
                 text += " (default: " + shown.replace("%", "%%") + ")"

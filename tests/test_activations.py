@@ -10,7 +10,7 @@ import kerasnets
 from kerasnets.layers import DynamicReLU
 from kerasnets.models import densenet as D
 from kerasnets.models import resnet as R
-from kerasnets.summary import count
+from kerasnets.counting import count
 
 TRAINED = ["relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "swish", "mish", "crelu", "maxout", "dynamic_relu"]
 # channels out / channels in of each activation
@@ -50,11 +50,9 @@ def _expected_resnet20(activation, classes=10):
 
 def _tiny_densenet(activation, classes=3):
     config = D.DenseNetConfig(growth_rate=4, block_layers=(2, 2), stem="cifar", stem_width=8)
-    return D._densenet(
-        config, "densenet_bc_100", keras_compatible=False, dropout=0.0, include_top=True, weights=None,
-        input_tensor=None, input_shape=(16, 16, 3), pooling=None, classes=classes,
-        classifier_activation="softmax", activation=activation, name="tiny_densenet",
-    )
+    common = dict(include_top=True, weights=None, input_tensor=None, input_shape=(16, 16, 3), pooling=None,
+                  classes=classes, classifier_activation="softmax", activation=activation, name="tiny_densenet")
+    return D._build(kerasnets.get_spec("densenet_bc_100"), config, common, keras_compatible=False, dropout=0.0)
 
 
 def _expected_tiny_densenet(activation, classes=3):
@@ -75,11 +73,10 @@ def _expected_tiny_densenet(activation, classes=3):
 def _tiny_preact(activation):
     config = R.ResNetConfig(block="bottleneck", depths=(1, 2), widths=(4, 8), strides=(1, 2), stem="cifar",
                             stem_width=8, preact=True, downsample_in_3x3=True)
-    return R._resnet(
-        config, "resnet1001", shortcut=None, keras_compatible=False, downsample_in_3x3=None, include_top=True,
-        weights=None, input_tensor=None, input_shape=(8, 8, 3), pooling=None, classes=3,
-        classifier_activation="softmax", activation=activation, name="tiny_preact",
-    )
+    common = dict(include_top=True, weights=None, input_tensor=None, input_shape=(8, 8, 3), pooling=None,
+                  classes=3, classifier_activation="softmax", activation=activation, name="tiny_preact")
+    return R._build(kerasnets.get_spec("resnet1001"), config, common, shortcut=None, keras_compatible=False,
+                    downsample_in_3x3=None)
 
 
 def _fits(model, size, channels=3, learning_rate=3e-3, inference_loss=False):

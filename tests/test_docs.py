@@ -1,6 +1,7 @@
 """Every code block of README.md and docs/ runs, so the documentation cannot rot.
 
-Python blocks are executed (each page's blocks in order, in one namespace per page); shell
+Python blocks are executed (each page's blocks in order, in one namespace per page, a
+block's earlier blocks first when another test process ran them); shell
 blocks run their `kerasnets ...`, `python -m apps...` and `python docs/...` lines.
 Install and test-runner lines (`pip install`, `python -m pytest`) are what CI itself runs, so
 they are not repeated here. A block preceded by `<!-- docs-test: slow -->` is marked slow
@@ -41,9 +42,18 @@ _NAMESPACES = {}
 @pytest.mark.parametrize("page, index, lang, body", BLOCKS)
 def test_doc_block_runs(page, index, lang, body, tmp_path, monkeypatch):
     if lang == "python":
-        namespace = _NAMESPACES.setdefault(page, {"__name__": f"docs_{page.stem}"})
+        namespace = _NAMESPACES.setdefault(page, {"__name__": f"docs_{page.stem}", "__ran__": set()})
         monkeypatch.chdir(tmp_path)
+        # A page's python blocks build on each other; under pytest-xdist a block may run in a
+        # process that has not run the page's earlier blocks, so run those first (once).
+        for earlier in BLOCKS:
+            e_page, e_index, e_lang, e_body = earlier.values
+            if e_page == page and e_lang == "python" and e_index < index and e_index not in namespace["__ran__"]:
+                if not any(m.name == "slow" for m in earlier.marks):
+                    exec(compile(e_body, f"{page.name}#{e_index}", "exec"), namespace)
+                namespace["__ran__"].add(e_index)
         exec(compile(body, f"{page.name}#{index}", "exec"), namespace)
+        namespace["__ran__"].add(index)
         return
     commands = []
     for line in body.replace("\\\n", " ").splitlines():

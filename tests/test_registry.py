@@ -65,12 +65,9 @@ def test_all_equals_the_public_names():
 
     public = set(kerasnets.list_models()) | {
         "FeatureInfo", "ModelSpec", "get_model", "get_spec", "list_families", "list_models",
-        "load_weights", "summary", "feature_extractor",
+        "load_weights", "summary", "feature_extractor", "preprocess_input", "decode_predictions",
+        "list_pretrained",
     }
-    import importlib.util
-
-    if importlib.util.find_spec("kerasnets.preprocessing") is not None:
-        public.add("preprocess_input")
     assert set(kerasnets.__all__) == public
     assert len(kerasnets.__all__) == len(set(kerasnets.__all__))
     for name in kerasnets.__all__:

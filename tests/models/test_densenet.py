@@ -10,7 +10,7 @@ import pytest
 import kerasnets
 from kerasnets.models import get_spec
 from kerasnets.models import densenet as D
-from kerasnets.summary import count
+from kerasnets.counting import count
 
 # torchvision's published num_params and GFLOPS (multiply-adds), typed in independently.
 TORCHVISION = {

@@ -3,7 +3,7 @@
 import pytest
 
 import kerasnets
-from kerasnets.summary import count
+from kerasnets.counting import count
 
 
 def test_defaults_are_the_paper_layout():

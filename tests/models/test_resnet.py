@@ -11,7 +11,7 @@ import kerasnets
 from kerasnets.models import get_spec
 from kerasnets.layers import ZeroPadChannels
 from kerasnets.models import resnet as R
-from kerasnets.summary import count
+from kerasnets.counting import count
 
 # Published figures, typed in independently of the registry.
 TORCHVISION_PARAMS = {

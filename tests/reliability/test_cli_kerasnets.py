@@ -76,7 +76,7 @@ def test_clear_error(argv, status, names, tmp_path, run_cli, assert_clean_error)
 
 @pytest.mark.reliability("clear error")
 def test_interrupt_is_one_line_130(monkeypatch, run_cli, assert_clean_error):
-    import kerasnets.summary as S
+    import kerasnets.counting as S
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
