@@ -76,10 +76,7 @@ def arithmetic_rate(*, n: int = 2048, conv_batch: int = 16, conv_size: int = 56,
 
 
 def _macs(model) -> int:
-    try:
-        from kerasnets.counting import count
-    except ImportError:  # checkouts from before the counting package (kerasnets.summary.count there)
-        from kerasnets.summary import count
+    from kerasnets.counting import count
 
     return int(count(model).macs or 0)
 
