@@ -12,10 +12,11 @@ Pure NumPy and Pillow, no TensorFlow.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
+
+from kerasnets.data.mnist import Dataset
 
 __all__ = ["AppData", "FOLDER", "FOLDER_TEST_FRACTION", "canonical_dataset", "load_app_data"]
 
@@ -24,25 +25,8 @@ _FOLDER_ALIASES = ("folder", "image-folder", "image_folder", "imagefolder")
 FOLDER_TEST_FRACTION = 0.1
 
 
-@dataclasses.dataclass(frozen=True)
-class AppData:
-    """The arrays of one data set: uint8 images ``(N, H, W, C)``, integer labels ``(N,)``."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple
-    source: str
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def image_shape(self) -> tuple:
-        return tuple(int(s) for s in self.x_train.shape[1:])
+# The app's data sets (MNIST, Fashion-MNIST, image folders) share the library's record.
+AppData = Dataset
 
 
 def canonical_dataset(name) -> str:

@@ -137,6 +137,11 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def image_shape(self) -> tuple:
+        """``(H, W)`` or ``(H, W, C)`` of one image."""
+        return tuple(int(s) for s in self.x_train.shape[1:])
+
 
 def canonical_name(name) -> str:
     """The canonical dataset name for ``name`` or an alias.
