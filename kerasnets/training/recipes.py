@@ -95,8 +95,8 @@ class Recipe:
 # ---------------------------------------------------------------------------
 
 
-def _loss(label_smoothing: float, sparse: bool, from_logits: bool) -> keras.losses.Loss:
-    return label_smoothing_loss(label_smoothing, sparse=sparse, from_logits=from_logits)
+def _clip(clipnorm: float | None) -> dict:
+    return {} if clipnorm is None else {"global_clipnorm": check_positive_number("clipnorm", clipnorm)}
 
 
 def _metrics(sparse: bool, top5: bool) -> list:
@@ -107,8 +107,18 @@ def _metrics(sparse: bool, top5: bool) -> list:
     return metrics
 
 
-def _clip(clipnorm: float | None) -> dict:
-    return {} if clipnorm is None else {"global_clipnorm": check_positive_number("clipnorm", clipnorm)}
+def _momentum_sgd(p: dict, learning_rate: Any, **options: Any) -> MomentumSGD:
+    """`MomentumSGD` with the recipe's ``momentum``, ``weight_decay`` and ``clipnorm``."""
+    return MomentumSGD(
+        learning_rate, momentum=p["momentum"], weight_decay=p["weight_decay"], **options, **_clip(p["clipnorm"])
+    )
+
+
+def _per_step_or_epoch(p: dict, schedule: Any) -> tuple[Any, list]:
+    """``(learning_rate, callbacks)``: the schedule in the optimiser with ``steps_per_epoch``, else a callback."""
+    if p["steps_per_epoch"] is not None:
+        return schedule, []
+    return p["learning_rate"], [schedule]
 
 
 class _EpochWarmupCosine:
@@ -126,8 +136,108 @@ class _EpochWarmupCosine:
 
 
 # ---------------------------------------------------------------------------
-# The recipes. Each builder's keyword arguments are the overridable parameters.
+# Optimiser + learning-rate schedule of each recipe: ``params -> (optimizer, callbacks)``.
 # ---------------------------------------------------------------------------
+
+
+def _sgd_on_plateau(p: dict) -> tuple[Any, list]:
+    """AlexNet, VGG and ResNet: momentum SGD, learning rate /10 when the validation accuracy plateaus."""
+    return _momentum_sgd(p, p["learning_rate"]), [divide_on_plateau(patience=p["patience"])]
+
+
+def _sgd_piecewise(p: dict) -> tuple[Any, list]:
+    """ResNet on CIFAR: momentum SGD, learning rate /10 at each of ``boundaries`` (iterations)."""
+    boundaries = [check_positive_int("boundaries", b) for b in p["boundaries"]]
+    values = [p["learning_rate"] * 0.1**i for i in range(len(boundaries) + 1)]
+    return _momentum_sgd(p, keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)), []
+
+
+def _step_decay(p: dict) -> tuple[Any, list]:
+    """``(learning_rate, callbacks)`` for GoogLeNet's and Inception-v3's step decay."""
+    schedule = step_decay(p["learning_rate"], decay_rate=p["decay_rate"], decay_epochs=p["decay_epochs"],
+                          steps_per_epoch=p["steps_per_epoch"])
+    return _per_step_or_epoch(p, schedule)
+
+
+def _sgd_step_decay_ema(p: dict) -> tuple[Any, list]:
+    """GoogLeNet: momentum SGD, step decay, Polyak averaging of the weights (``use_ema``)."""
+    lr, callbacks = _step_decay(p)
+    ema = {"use_ema": check_bool("use_ema", p["use_ema"]), "ema_momentum": p["ema_momentum"]}
+    return _momentum_sgd(p, lr, **ema), callbacks
+
+
+def _rmsprop_step_decay(p: dict) -> tuple[Any, list]:
+    """Inception-v3: RMSProp, step decay."""
+    lr, callbacks = _step_decay(p)
+    rho, epsilon = check_positive_number("rho", p["rho"]), check_positive_number("epsilon", p["epsilon"])
+    return keras.optimizers.RMSprop(lr, rho=rho, epsilon=epsilon, **_clip(p["clipnorm"])), callbacks
+
+
+def _adamw_warmup_cosine(p: dict) -> tuple[Any, list]:
+    """MNIST: AdamW, linear warm-up then cosine to 0 (per step with ``steps_per_epoch``, else per epoch)."""
+    epochs = check_positive_int("epochs", p["epochs"])
+    warmup_fraction = check_fraction("warmup_fraction", p["warmup_fraction"])
+    if p["steps_per_epoch"] is not None:
+        steps_per_epoch = check_positive_int("steps_per_epoch", p["steps_per_epoch"])
+        lr: Any = warmup_cosine(p["learning_rate"], total_steps=epochs * steps_per_epoch,
+                                warmup_fraction=warmup_fraction)
+        callbacks: list = []
+    else:
+        warmup_epochs = int(round(warmup_fraction * epochs))
+        lr = check_positive_number("learning_rate", p["learning_rate"])
+        callbacks = [keras.callbacks.LearningRateScheduler(_EpochWarmupCosine(lr, epochs, warmup_epochs))]
+    weight_decay = check_positive_number("weight_decay", p["weight_decay"], allow_zero=True)
+    return keras.optimizers.AdamW(lr, weight_decay=weight_decay, **_clip(p["clipnorm"])), callbacks
+
+
+# ---------------------------------------------------------------------------
+# The recipes, as data: each one's parameters (the overridable ones, with their defaults, in
+# this order), its optimiser, its augmentation and its documentation.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RecipeSpec:
+    """One recipe.
+
+    Attributes:
+        defaults: every parameter ``recipe(name, **overrides)`` accepts, with its default.
+        optimizer: ``params -> (optimizer, callbacks)``.
+        augmentation: the `kerasnets.training.augment` builder; it receives the recipe's
+            parameters of the same names as its own (and is not called when ``augment=False``).
+        top5: whether the metrics include top-5 accuracy.
+        doc: what the recipe reproduces, with the paper's numbers.
+    """
+
+    defaults: dict
+    optimizer: Callable[[dict], tuple[Any, list]]
+    augmentation: Callable[..., keras.Sequential]
+    top5: bool
+    doc: str
+
+    def build_augmentation(self, params: dict) -> keras.Sequential:
+        names = inspect.signature(self.augmentation).parameters
+        return self.augmentation(**{name: params[name] for name in names if name in params})
+
+
+def _sgd(learning_rate: float, weight_decay: float, batch_size: int, epochs: int) -> dict:
+    return {"learning_rate": learning_rate, "momentum": 0.9, "weight_decay": weight_decay, "batch_size": batch_size,
+            "epochs": epochs}
+
+
+def _epoch_decay(decay_rate: float, decay_epochs: int, aux_weight: float) -> dict:
+    return {"decay_rate": decay_rate, "decay_epochs": decay_epochs, "steps_per_epoch": None, "aux_weight": aux_weight}
+
+
+def _regularise(label_smoothing: float = 0.0, clipnorm: float | None = None) -> dict:
+    return {"label_smoothing": label_smoothing, "clipnorm": clipnorm}
+
+
+# Crop size, PCA-lighting standard deviation and the images' value range (AlexNet, VGG, ResNet).
+_CROP_LIGHTING = {"crop_size": 224, "lighting_stddev": 0.1, "value_range": (0, 255)}
+
+# The parameters every recipe ends with.
+_COMMON = {"augment": True, "sparse": True, "from_logits": False, "seed": None}
 
 
 _ALEXNET_DOC = (
@@ -138,70 +248,6 @@ _ALEXNET_DOC = (
     "in fc6/fc7 (in the model). Result: 37.5% top-1 / 17.0% top-5 test error on ILSVRC-2010 "
     "(10-crop test, see predict_ten_crop)."
 )
-
-
-_SGD_ARGS = ("learning_rate", "momentum", "weight_decay", "batch_size", "epochs", "patience", "label_smoothing",
-             "clipnorm", "sparse", "from_logits")
-
-
-def _sgd_args(args: dict) -> dict:
-    """The arguments of `_momentum_sgd_on_plateau` among a recipe's ``locals()``."""
-    return {key: args[key] for key in _SGD_ARGS}
-
-
-def _momentum_sgd_on_plateau(
-    doc: str, augmentation, *, learning_rate, momentum, weight_decay, batch_size, epochs, patience,
-    label_smoothing, clipnorm, sparse, from_logits,
-) -> dict:
-    """The recipe shape AlexNet, VGG and ResNet share: momentum SGD, learning rate /10 on plateau, top-5."""
-    return {
-        "optimizer": MomentumSGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": [divide_on_plateau(patience=patience)],
-        "augmentation": augmentation,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": doc,
-    }
-
-
-def _alexnet(
-    *,
-    learning_rate: float = 0.01,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    batch_size: int = 128,
-    epochs: int = 90,
-    patience: int = 5,
-    label_smoothing: float = 0.0,
-    clipnorm: float | None = None,
-    crop_size: int = 224,
-    lighting_stddev: float = 0.1,
-    value_range: tuple = (0, 255),
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    augmentation = _aug.alexnet_augmentation(
-        crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-    ) if augment else None
-    return _momentum_sgd_on_plateau(_ALEXNET_DOC, augmentation, **_sgd_args(locals()))
-
-
-def _sgd_scale_jitter(
-    doc: str,
-    *,
-    learning_rate, momentum, weight_decay, batch_size, epochs, patience, label_smoothing, clipnorm,
-    scale, crop_size, lighting_stddev, value_range, augment, sparse, from_logits, seed,
-) -> dict:
-    """The recipe shape VGG and ResNet share: momentum SGD, /10 on plateau, scale jittering + crop."""
-    augmentation = _aug.vgg_augmentation(
-        scale=scale, crop_size=crop_size, lighting_stddev=lighting_stddev, value_range=value_range, seed=seed
-    ) if augment else None
-    return _momentum_sgd_on_plateau(doc, augmentation, **_sgd_args(locals()))
-
 
 _VGG_DOC = (
     "VGG (Simonyan & Zisserman 2015): mini-batch gradient descent, batch 256, momentum 0.9, L2 "
@@ -220,238 +266,75 @@ _RESNET_DOC = (
     "model multi-scale."
 )
 
+_RESNET_CIFAR_DOC = (
+    "ResNet on CIFAR-10 (He et al. 2015, section 4.2): batch 128, lr 0.1 divided by 10 at 32k and "
+    "48k iterations, stop at 64k (~182 epochs on a 45k/5k split), weight decay 1e-4, momentum "
+    "0.9; 4-pixel padding, random 32x32 crop, flips. ResNet-110: 6.43% test error (ResNet-56: "
+    "6.97%). For ResNet-110 the paper warms up at lr 0.01 until training error < 80% (~400 "
+    "iterations)."
+)
 
-def _vgg(
-    *,
-    learning_rate: float = 0.01,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    batch_size: int = 256,
-    epochs: int = 74,
-    patience: int = 5,
-    label_smoothing: float = 0.0,
-    clipnorm: float | None = None,
-    scale: Any = (256, 512),
-    crop_size: int = 224,
-    lighting_stddev: float = 0.1,
-    value_range: tuple = (0, 255),
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    return _sgd_scale_jitter(_VGG_DOC, **locals())
+_GOOGLENET_DOC = (
+    "GoogLeNet (Szegedy et al. 2014, section 6): asynchronous SGD with momentum 0.9, learning rate "
+    "decreased by 4% every 8 epochs, Polyak averaging of the weights for inference (use_ema), "
+    "auxiliary losses weighted 0.3 (compile_kwargs_for(model)), crops of 8%-100% of the image "
+    "area with aspect ratio in [3/4, 4/3], flips. The paper gives no initial learning rate, "
+    "weight decay, batch size or epoch count: the defaults here (0.01, 2e-4, 128, 90) are "
+    "choices, override them. Result: 6.67% top-5 test error (ensemble of 7, 144 crops)."
+)
 
+_INCEPTION_V3_DOC = (
+    "Inception-v3 (Szegedy et al. 2015, section 8): RMSProp with decay 0.9 and epsilon 1.0, lr "
+    "0.045 decayed every two epochs by 0.94, gradient clipping by global norm 2.0, batch 32 per "
+    "replica (50 replicas), 100 epochs, label smoothing eps = 0.1 (~0.2% better top-1 and top-5), "
+    "299x299 crops. The auxiliary head's weight is not in the paper; 0.4 is TF-slim's. Result: "
+    "21.2% top-1 / 5.6% top-5 single-crop val error (18.77/4.2 with 144 crops; ensemble of 4: 17.2/3.58)."
+)
 
-def _resnet(
-    *,
-    learning_rate: float = 0.1,
-    momentum: float = 0.9,
-    weight_decay: float = 1e-4,
-    batch_size: int = 256,
-    epochs: int = 120,
-    patience: int = 5,
-    label_smoothing: float = 0.0,
-    clipnorm: float | None = None,
-    scale: Any = (256, 480),
-    crop_size: int = 224,
-    lighting_stddev: float = 0.1,
-    value_range: tuple = (0, 255),
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    return _sgd_scale_jitter(_RESNET_DOC, **locals())
+_MNIST_DOC = (
+    "MNIST / Fashion-MNIST, strong and fast on a CPU: AdamW (lr 3e-3 peak, decoupled weight decay "
+    "1e-4), batch 128, one-cycle-style schedule (linear warm-up over 15% of the steps, then cosine "
+    "to 0; per step when steps_per_epoch is given, else per epoch), label smoothing 0.1, light "
+    "augmentation (shifts 10%, rotations 10 degrees, zoom 10%; no flips). Expects inputs scaled by "
+    "the model (e.g. a Rescaling layer) and integer labels."
+)
 
 
-def _resnet_cifar(
-    *,
-    learning_rate: float = 0.1,
-    momentum: float = 0.9,
-    weight_decay: float = 1e-4,
-    batch_size: int = 128,
-    epochs: int = 182,
-    boundaries: tuple = (32000, 48000),
-    label_smoothing: float = 0.0,
-    clipnorm: float | None = None,
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    boundaries = [check_positive_int("boundaries", b) for b in boundaries]
-    values = [learning_rate * 0.1**i for i in range(len(boundaries) + 1)]
-    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-    return {
-        "optimizer": MomentumSGD(schedule, momentum=momentum, weight_decay=weight_decay, **_clip(clipnorm)),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=False),
-        "callbacks": [],
-        "augmentation": _aug.cifar_augmentation(seed=seed) if augment else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": (
-            "ResNet on CIFAR-10 (He et al. 2015, section 4.2): batch 128, lr 0.1 divided by 10 at 32k and "
-            "48k iterations, stop at 64k (~182 epochs on a 45k/5k split), weight decay 1e-4, momentum "
-            "0.9; 4-pixel padding, random 32x32 crop, flips. ResNet-110: 6.43% test error (ResNet-56: "
-            "6.97%). For ResNet-110 the paper warms up at lr 0.01 until training error < 80% (~400 "
-            "iterations)."
-        ),
-    }
-
-
-def _googlenet(
-    *,
-    learning_rate: float = 0.01,
-    momentum: float = 0.9,
-    weight_decay: float = 2e-4,
-    batch_size: int = 128,
-    epochs: int = 90,
-    decay_rate: float = 0.96,
-    decay_epochs: int = 8,
-    steps_per_epoch: int | None = None,
-    aux_weight: float = 0.3,
-    use_ema: bool = True,
-    ema_momentum: float = 0.999,
-    label_smoothing: float = 0.0,
-    clipnorm: float | None = None,
-    crop_size: int = 224,
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    schedule = step_decay(learning_rate, decay_rate=decay_rate, decay_epochs=decay_epochs,
-                          steps_per_epoch=steps_per_epoch)
-    callbacks = [] if steps_per_epoch is not None else [schedule]
-    lr = schedule if steps_per_epoch is not None else learning_rate
-    return {
-        "optimizer": MomentumSGD(
-            lr, momentum=momentum, weight_decay=weight_decay, use_ema=check_bool("use_ema", use_ema),
-            ema_momentum=ema_momentum, **_clip(clipnorm),
-        ),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": callbacks,
-        "augmentation": _aug.inception_augmentation(crop_size=crop_size, seed=seed) if augment else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "aux_weight": aux_weight,
-        "doc": (
-            "GoogLeNet (Szegedy et al. 2014, section 6): asynchronous SGD with momentum 0.9, learning rate "
-            "decreased by 4% every 8 epochs, Polyak averaging of the weights for inference (use_ema), "
-            "auxiliary losses weighted 0.3 (compile_kwargs_for(model)), crops of 8%-100% of the image "
-            "area with aspect ratio in [3/4, 4/3], flips. The paper gives no initial learning rate, "
-            "weight decay, batch size or epoch count: the defaults here (0.01, 2e-4, 128, 90) are "
-            "choices, override them. Result: 6.67% top-5 test error (ensemble of 7, 144 crops)."
-        ),
-    }
-
-
-def _inception_v3(
-    *,
-    learning_rate: float = 0.045,
-    rho: float = 0.9,
-    epsilon: float = 1.0,
-    batch_size: int = 32,
-    epochs: int = 100,
-    decay_rate: float = 0.94,
-    decay_epochs: int = 2,
-    steps_per_epoch: int | None = None,
-    aux_weight: float = 0.4,
-    label_smoothing: float = 0.1,
-    clipnorm: float | None = 2.0,
-    crop_size: int = 299,
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    schedule = step_decay(learning_rate, decay_rate=decay_rate, decay_epochs=decay_epochs,
-                          steps_per_epoch=steps_per_epoch)
-    callbacks = [] if steps_per_epoch is not None else [schedule]
-    lr = schedule if steps_per_epoch is not None else learning_rate
-    return {
-        "optimizer": keras.optimizers.RMSprop(
-            lr, rho=check_positive_number("rho", rho), epsilon=check_positive_number("epsilon", epsilon),
-            **_clip(clipnorm),
-        ),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=True),
-        "callbacks": callbacks,
-        "augmentation": _aug.inception_augmentation(crop_size=crop_size, seed=seed) if augment else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "aux_weight": aux_weight,
-        "doc": (
-            "Inception-v3 (Szegedy et al. 2015, section 8): RMSProp with decay 0.9 and epsilon 1.0, lr "
-            "0.045 decayed every two epochs by 0.94, gradient clipping by global norm 2.0, batch 32 per "
-            "replica (50 replicas), 100 epochs, label smoothing eps = 0.1 (~0.2% better top-1 and top-5), "
-            "299x299 crops. The auxiliary head's weight is not in the paper; 0.4 is TF-slim's. Result: "
-            "21.2% top-1 / 5.6% top-5 single-crop val error (18.77/4.2 with 144 crops; ensemble of 4: 17.2/3.58)."
-        ),
-    }
-
-
-def _mnist(
-    *,
-    learning_rate: float = 3e-3,
-    weight_decay: float = 1e-4,
-    batch_size: int = 128,
-    epochs: int = 15,
-    steps_per_epoch: int | None = None,
-    warmup_fraction: float = 0.15,
-    label_smoothing: float = 0.1,
-    clipnorm: float | None = None,
-    shift: float = 0.1,
-    rotation_degrees: float = 10.0,
-    zoom: float = 0.1,
-    augment: bool = True,
-    sparse: bool = True,
-    from_logits: bool = False,
-    seed: int | None = None,
-) -> dict:
-    epochs = check_positive_int("epochs", epochs)
-    warmup_fraction = check_fraction("warmup_fraction", warmup_fraction)
-    if steps_per_epoch is not None:
-        steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
-        lr: Any = warmup_cosine(learning_rate, total_steps=epochs * steps_per_epoch, warmup_fraction=warmup_fraction)
-        callbacks: list = []
-    else:
-        warmup_epochs = int(round(warmup_fraction * epochs))
-        lr = check_positive_number("learning_rate", learning_rate)
-        callbacks = [keras.callbacks.LearningRateScheduler(_EpochWarmupCosine(lr, epochs, warmup_epochs))]
-    return {
-        "optimizer": keras.optimizers.AdamW(
-            lr, weight_decay=check_positive_number("weight_decay", weight_decay, allow_zero=True), **_clip(clipnorm)
-        ),
-        "loss": _loss(label_smoothing, sparse, from_logits),
-        "metrics": _metrics(sparse, top5=False),
-        "callbacks": callbacks,
-        "augmentation": _aug.mnist_augmentation(shift=shift, rotation_degrees=rotation_degrees, zoom=zoom, seed=seed)
-        if augment
-        else None,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "doc": (
-            "MNIST / Fashion-MNIST, strong and fast on a CPU: AdamW (lr 3e-3 peak, decoupled weight decay "
-            "1e-4), batch 128, one-cycle-style schedule (linear warm-up over 15% of the steps, then cosine "
-            "to 0; per step when steps_per_epoch is given, else per epoch), label smoothing 0.1, light "
-            "augmentation (shifts 10%, rotations 10 degrees, zoom 10%; no flips). Expects inputs scaled by "
-            "the model (e.g. a Rescaling layer) and integer labels."
-        ),
-    }
-
-
-_RECIPES: dict[str, Callable[..., dict]] = {
-    "alexnet": _alexnet,
-    "vgg": _vgg,
-    "googlenet": _googlenet,
-    "inception_v3": _inception_v3,
-    "resnet": _resnet,
-    "resnet_cifar": _resnet_cifar,
-    "mnist": _mnist,
+_RECIPES: dict[str, _RecipeSpec] = {
+    "alexnet": _RecipeSpec(
+        {**_sgd(0.01, 5e-4, 128, 90), "patience": 5, **_regularise(), **_CROP_LIGHTING, **_COMMON},
+        _sgd_on_plateau, _aug.alexnet_augmentation, top5=True, doc=_ALEXNET_DOC,
+    ),
+    "vgg": _RecipeSpec(
+        {**_sgd(0.01, 5e-4, 256, 74), "patience": 5, **_regularise(), "scale": (256, 512), **_CROP_LIGHTING,
+         **_COMMON},
+        _sgd_on_plateau, _aug.vgg_augmentation, top5=True, doc=_VGG_DOC,
+    ),
+    "googlenet": _RecipeSpec(
+        {**_sgd(0.01, 2e-4, 128, 90), **_epoch_decay(0.96, 8, aux_weight=0.3), "use_ema": True,
+         "ema_momentum": 0.999, **_regularise(), "crop_size": 224, **_COMMON},
+        _sgd_step_decay_ema, _aug.inception_augmentation, top5=True, doc=_GOOGLENET_DOC,
+    ),
+    "inception_v3": _RecipeSpec(
+        {"learning_rate": 0.045, "rho": 0.9, "epsilon": 1.0, "batch_size": 32, "epochs": 100,
+         **_epoch_decay(0.94, 2, aux_weight=0.4), **_regularise(0.1, clipnorm=2.0), "crop_size": 299, **_COMMON},
+        _rmsprop_step_decay, _aug.inception_augmentation, top5=True, doc=_INCEPTION_V3_DOC,
+    ),
+    "resnet": _RecipeSpec(
+        {**_sgd(0.1, 1e-4, 256, 120), "patience": 5, **_regularise(), "scale": (256, 480), **_CROP_LIGHTING,
+         **_COMMON},
+        _sgd_on_plateau, _aug.vgg_augmentation, top5=True, doc=_RESNET_DOC,
+    ),
+    "resnet_cifar": _RecipeSpec(
+        {**_sgd(0.1, 1e-4, 128, 182), "boundaries": (32000, 48000), **_regularise(), **_COMMON},
+        _sgd_piecewise, _aug.cifar_augmentation, top5=False, doc=_RESNET_CIFAR_DOC,
+    ),
+    "mnist": _RecipeSpec(
+        {"learning_rate": 3e-3, "weight_decay": 1e-4, "batch_size": 128, "epochs": 15, "steps_per_epoch": None,
+         "warmup_fraction": 0.15, **_regularise(0.1), "shift": 0.1, "rotation_degrees": 10.0, "zoom": 0.1,
+         **_COMMON},
+        _adamw_warmup_cosine, _aug.mnist_augmentation, top5=False, doc=_MNIST_DOC,
+    ),
 }
 
 
@@ -472,8 +355,7 @@ def recipe_parameters(name: str) -> dict[str, Any]:
         >>> recipe_parameters("mnist")["epochs"]
         15
     """
-    builder = _RECIPES[check_choice("name", name, list_recipes())]
-    return {p.name: p.default for p in inspect.signature(builder).parameters.values()}
+    return dict(_RECIPES[check_choice("name", name, list_recipes())].defaults)
 
 
 def recipe(name: str, **overrides: Any) -> Recipe:
@@ -529,13 +411,12 @@ def recipe(name: str, **overrides: Any) -> Recipe:
         raise TypeError(f"`name` must be a recipe name ({', '.join(list_recipes())}). Received: name={name!r}")
     key = name.lower().replace("-", "_")
     check_choice("name", key, list_recipes())
-    builder = _RECIPES[key]
-    allowed = inspect.signature(builder).parameters
-    unknown = sorted(set(overrides) - set(allowed))
+    spec = _RECIPES[key]
+    unknown = sorted(set(overrides) - set(spec.defaults))
     if unknown:
         raise ValueError(
             f"Recipe {key!r} has no parameter {', '.join(repr(u) for u in unknown)}; its parameters are "
-            f"{', '.join(allowed)}. Received: {', '.join(f'{u}={overrides[u]!r}' for u in unknown)}"
+            f"{', '.join(spec.defaults)}. Received: {', '.join(f'{u}={overrides[u]!r}' for u in unknown)}"
         )
     for arg in ("batch_size", "epochs", "patience"):
         if arg in overrides:
@@ -545,18 +426,19 @@ def recipe(name: str, **overrides: Any) -> Recipe:
     for arg in ("augment", "sparse", "from_logits"):
         if arg in overrides:
             check_bool(arg, overrides[arg])
-    parts = builder(**overrides)
-    params = {p.name: overrides.get(p.name, p.default) for p in allowed.values()}
+    params = {**spec.defaults, **overrides}
+    optimizer, callbacks = spec.optimizer(params)
     return Recipe(
         name=key,
-        optimizer=parts["optimizer"],
-        loss=parts["loss"],
-        metrics=parts["metrics"],
-        callbacks=parts["callbacks"],
-        augmentation=parts["augmentation"],
-        batch_size=int(parts["batch_size"]),
-        epochs=int(parts["epochs"]),
-        doc=parts["doc"],
+        optimizer=optimizer,
+        loss=label_smoothing_loss(params["label_smoothing"], sparse=params["sparse"],
+                                  from_logits=params["from_logits"]),
+        metrics=_metrics(params["sparse"], top5=spec.top5),
+        callbacks=callbacks,
+        augmentation=spec.build_augmentation(params) if params["augment"] else None,
+        batch_size=int(params["batch_size"]),
+        epochs=int(params["epochs"]),
+        doc=spec.doc,
         params=params,
-        aux_weight=float(parts.get("aux_weight", 0.3)),
+        aux_weight=float(params.get("aux_weight", 0.3)),
     )
