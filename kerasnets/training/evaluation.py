@@ -233,13 +233,25 @@ def multi_crop(images: Any, crop_size: Any = 224, *, grid: int = 5, flip: bool =
 
 
 def _average_predictions(
-    model: keras.Model, images: Any, make_crops: Any, n_crops: int, batch_size: int, apply_softmax: bool
+    model: keras.Model, images: Any, per_scale: Sequence[tuple], batch_size: Any, apply_softmax: Any
 ) -> np.ndarray:
-    """Average the model's outputs over ``n_crops`` crops per image.
+    """Average the model's outputs over every crop of each image.
 
+    ``per_scale`` lists ``(scale, boxes)``: the crops ``boxes`` of the images with the
+    shorter side resized to ``scale`` (None: the images as they are).
     Images are processed in chunks of ``max(1, batch_size // n_crops)`` so that
     one ``predict`` call sees about ``batch_size`` crops and memory stays bounded.
     """
+    batch_size = check_positive_int("batch_size", batch_size)
+    apply_softmax = check_bool("apply_softmax", apply_softmax)
+    n_crops = sum(len(boxes) for _, boxes in per_scale)
+
+    def make_crops(chunk: Any) -> Any:
+        crops = []
+        for scale, boxes in per_scale:
+            crops.extend(_apply_boxes(chunk if scale is None else resize_shorter_side(chunk, scale), boxes))
+        return ops.stack(crops, axis=0)
+
     chunk = max(1, batch_size // n_crops)
     results = []
     for start in range(0, int(images.shape[0]), chunk):
@@ -287,14 +299,7 @@ def predict_ten_crop(
     images = _check_images(images)
     size = _model_crop_size(model, crop_size)
     boxes = ten_crop_boxes((int(images.shape[1]), int(images.shape[2])), size)
-    return _average_predictions(
-        model,
-        images,
-        lambda chunk: ops.stack(_apply_boxes(chunk, boxes), axis=0),
-        len(boxes),
-        check_positive_int("batch_size", batch_size),
-        check_bool("apply_softmax", apply_softmax),
-    )
+    return _average_predictions(model, images, [(None, boxes)], batch_size, apply_softmax)
 
 
 def predict_multi_crop(
@@ -342,21 +347,7 @@ def predict_multi_crop(
     for scale in scales:
         scaled_shape = tuple(resize_shorter_side(images[:1], scale).shape[1:3])
         per_scale.append((scale, grid_crop_boxes(scaled_shape, size, grid=grid, flip=flip)))
-
-    def make_crops(chunk: Any) -> Any:
-        crops = []
-        for scale, boxes in per_scale:
-            crops.extend(_apply_boxes(resize_shorter_side(chunk, scale), boxes))
-        return ops.stack(crops, axis=0)
-
-    return _average_predictions(
-        model,
-        images,
-        make_crops,
-        sum(len(boxes) for _, boxes in per_scale),
-        check_positive_int("batch_size", batch_size),
-        check_bool("apply_softmax", apply_softmax),
-    )
+    return _average_predictions(model, images, per_scale, batch_size, apply_softmax)
 
 
 # ---------------------------------------------------------------------------
