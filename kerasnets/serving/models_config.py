@@ -65,9 +65,7 @@ def write_models_config(
         with open(target, "w") as f:
             f.write(text)
     except OSError as err:
-        raise ExportError(
-            f"Cannot write the models.config file {target!r}: {err.strerror or err}. Received: path={target!r}",
-            path=target,
-            errno=err.errno,
+        raise ExportError.from_os_error(
+            err, f"Cannot write the models.config file {target!r}", path=target, received=f"path={target!r}"
         ) from None
     return text

@@ -81,13 +81,17 @@ class ExportError(OSError, ValueError):
         self.path = path
         self.errno = errno
 
+    @classmethod
+    def from_os_error(cls, err: OSError, what: str, *, path: str, received: str) -> ExportError:
+        """``"<what>: <the system's reason>. Received: <received>"``, with ``err``'s errno.
+
+        Raise it ``from None``: the message already says what the OSError said.
+        """
+        return cls(f"{what}: {err.strerror or err}. Received: {received}", path=path, errno=err.errno)
+
 
 class VersionExistsError(FileExistsError, ExportError):
     """An explicitly requested version already exists (versions are immutable)."""
-
-
-def _describe(err: OSError) -> str:
-    return err.strerror or str(err)
 
 
 def _check_base(base_dir) -> str:
@@ -203,10 +207,9 @@ def _make_base(base: str) -> None:
     try:
         os.makedirs(base, exist_ok=True)
     except OSError as err:
-        raise ExportError(
-            f"Cannot create the export folder {err.filename or base!r}: {_describe(err)}. Received: base_dir={base!r}",
-            path=err.filename or base,
-            errno=err.errno,
+        raise ExportError.from_os_error(
+            err, f"Cannot create the export folder {err.filename or base!r}", path=err.filename or base,
+            received=f"base_dir={base!r}",
         ) from None
 
 
@@ -264,10 +267,8 @@ def write_version(
             try:
                 tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=base)
             except OSError as err:
-                raise ExportError(
-                    f"Cannot write into the export folder {base!r}: {_describe(err)}. Received: base_dir={base!r}",
-                    path=base,
-                    errno=err.errno,
+                raise ExportError.from_os_error(
+                    err, f"Cannot write into the export folder {base!r}", path=base, received=f"base_dir={base!r}"
                 ) from None
             # Locked before the base lock is released, so a cleanup never sees it unlocked.
             own_lock.enter_context(_locked(tmp, blocking=False))
@@ -280,11 +281,9 @@ def write_version(
                         os.chmod(os.path.join(root, d), 0o755)
                 os.chmod(tmp, 0o755)
             except OSError as err:
-                raise ExportError(
-                    f"Writing the export into {err.filename or tmp!r} failed: {_describe(err)}. "
-                    f"Received: base_dir={base!r}",
-                    path=err.filename or tmp,
-                    errno=err.errno,
+                raise ExportError.from_os_error(
+                    err, f"Writing the export into {err.filename or tmp!r} failed", path=err.filename or tmp,
+                    received=f"base_dir={base!r}",
                 ) from None
             return _rename_into_place(tmp, base, version)
         except BaseException:
@@ -308,10 +307,8 @@ def _rename_into_place(tmp: str, base: str, version: int | None) -> str:
         except OSError as err:
             taken = err.errno in (_errno.EEXIST, _errno.ENOTEMPTY, _errno.ENOTDIR) and os.path.lexists(final)
             if not taken:
-                raise ExportError(
-                    f"Cannot rename the finished export to {final!r}: {_describe(err)}. Received: base_dir={base!r}",
-                    path=final,
-                    errno=err.errno,
+                raise ExportError.from_os_error(
+                    err, f"Cannot rename the finished export to {final!r}", path=final, received=f"base_dir={base!r}"
                 ) from None
             if version is not None:
                 raise _exists_error(base, version) from None
