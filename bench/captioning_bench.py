@@ -41,6 +41,13 @@ import numpy as np  # noqa: E402
 from bench._bench_utils import header, markdown_table, median, write_json  # noqa: E402
 
 
+def _report(title, rows):
+    """Print a benchmark's title and its rows as a Markdown table; return the rows."""
+    print(header(title))
+    print(markdown_table(rows, list(rows[0])))
+    return rows
+
+
 def _decoder(cell, attention, units, grid, dim, vocab, max_length):
     from apps.captioning.model import CaptionDecoder, CaptionerConfig
 
@@ -140,9 +147,7 @@ def bench_attention(args):
         print(rows[-3:], flush=True)
     title = (f"Captioning decoder train step, attention vs none, TensorFlow on CPU (batch {b}, {t} steps, "
              f"{grid}x{grid}x{dim} features, {args.units} units, vocabulary {vocab})")
-    print(header(title))
-    print(markdown_table(rows, list(rows[0])))
-    return rows
+    return _report(title, rows)
 
 
 def profile_step(*, attention=True, cell="gru", batch_size=32, max_length=20, grid=7, feature_dim=512, units=256,
@@ -197,9 +202,8 @@ def bench_profile(args):
         rows.append({"decoder": "gru + attention" if attention else "gru", "app_step_ms": round(1000 * r["app_step_s"], 1),
                      "bare_step_ms": round(1000 * r["bare_step_s"], 1), "overhead_a_over_b": round(r["overhead"], 2)})
         print(rows[-1], flush=True)
-    print(header(f"Captioning: the app's step (CaptionBatches through fit) vs bare train_on_batch (batch {args.batch_size})"))
-    print(markdown_table(rows, list(rows[0])))
-    return rows
+    return _report(f"Captioning: the app's step (CaptionBatches through fit) vs bare train_on_batch "
+                   f"(batch {args.batch_size})", rows)
 
 
 def bench_xla(args):
@@ -241,9 +245,7 @@ def bench_xla(args):
             print(rows[-1], flush=True)
     title = (f"Captioning decoder train step, XLA off/on, TensorFlow on CPU (batch {b}, {t} steps, "
              f"{grid}x{grid}x{dim} features, {args.units} units, vocabulary {vocab})")
-    print(header(title))
-    print(markdown_table(rows, list(rows[0])))
-    return rows
+    return _report(title, rows)
 
 
 def bench_synthetic(args):
@@ -286,9 +288,7 @@ def bench_synthetic(args):
                 print(rows[-1], flush=True)
     title = (f"Synthetic captioned scenes: {args.scenes} training / 200 test scenes ({size}x{size}), "
              f"{args.backbone} encoder ({', '.join(modes)}), {args.epochs} epochs")
-    print(header(title))
-    print(markdown_table(rows, list(rows[0])))
-    return rows
+    return _report(title, rows)
 
 
 def main(argv=None):
