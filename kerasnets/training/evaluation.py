@@ -290,11 +290,9 @@ def predict_ten_crop(
         ``(batch, classes)`` averaged probabilities.
 
     Examples:
-        >>> import keras, numpy as np
-        >>> model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
-        ...                           keras.layers.Dense(4, activation="softmax")])
-        >>> predict_ten_crop(model, np.zeros((2, 8, 8, 3))).shape
-        (2, 4)
+        >>> import kerasnets, numpy as np
+        >>> predict_ten_crop(kerasnets.lenet5(), np.zeros((2, 36, 36, 1))).shape  # 32x32 crops
+        (2, 10)
     """
     images = _check_images(images)
     size = _model_crop_size(model, crop_size)
@@ -333,11 +331,9 @@ def predict_multi_crop(
         ``(batch, classes)`` averaged probabilities.
 
     Examples:
-        >>> import keras, numpy as np
-        >>> model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
-        ...                           keras.layers.Dense(4, activation="softmax")])
-        >>> predict_multi_crop(model, np.zeros((1, 9, 9, 3)), scales=(8, 10), grid=2).shape
-        (1, 4)
+        >>> import kerasnets, numpy as np
+        >>> predict_multi_crop(kerasnets.lenet5(), np.zeros((1, 40, 40, 1)), scales=(36, 40), grid=2).shape
+        (1, 10)
     """
     images = _check_images(images)
     size = _model_crop_size(model, crop_size)
