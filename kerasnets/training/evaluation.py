@@ -86,7 +86,7 @@ def resize_shorter_side(images: Any, size: int, *, interpolation: str = "bilinea
 
     Examples:
         >>> import numpy as np
-        >>> resize_shorter_side(np.zeros((1, 20, 40, 3)), 10).shape
+        >>> tuple(resize_shorter_side(np.zeros((1, 20, 40, 3)), 10).shape)
         (1, 10, 20, 3)
     """
     images = _check_images(images)
@@ -202,7 +202,7 @@ def ten_crop(images: Any, crop_size: Any = 224) -> Any:
 
     Examples:
         >>> import numpy as np
-        >>> ten_crop(np.zeros((2, 8, 8, 3)), 6).shape
+        >>> tuple(ten_crop(np.zeros((2, 8, 8, 3)), 6).shape)
         (10, 2, 6, 6, 3)
     """
     images = _check_images(images)
@@ -224,7 +224,7 @@ def multi_crop(images: Any, crop_size: Any = 224, *, grid: int = 5, flip: bool =
 
     Examples:
         >>> import numpy as np
-        >>> multi_crop(np.zeros((1, 10, 10, 3)), 8, grid=2).shape
+        >>> tuple(multi_crop(np.zeros((1, 10, 10, 3)), 8, grid=2).shape)
         (8, 1, 8, 8, 3)
     """
     images = _check_images(images)
