@@ -621,16 +621,16 @@ def evaluate(
     output_dir: str | None = None,
     cache_dir: str | None = None,
     workers: int | None = None,
-    score_threshold: float = -1.0,
-    nms_iou: float = 0.3,
-    bbox_regression: bool = True,
     max_pictures: int = 8,
     verbose: bool = True,
+    **detect_options,
 ) -> dict:
     """Detect on every annotated image and compute VOC AP@0.5 (11-point and all-point).
 
     With ``output_dir``: ``report.json``, ``pr_curves.png`` and up to ``max_pictures``
     detection pictures (``detections/<id>.jpg``, GT in white) are written there.
+    ``detect_options`` (``score_threshold``, ``nms_iou``, ``max_per_class``,
+    ``bbox_regression``) are passed to `Detector.detect` for every image.
 
     Degenerate boxes the reader skipped (``ImageAnnotation.skipped``) are not ground truth;
     their number is reported as ``skipped_boxes``.
@@ -638,6 +638,9 @@ def evaluate(
     Returns:
         ``{"map_11point", "map_all_point", "per_class": {name: {...}}, "skipped_boxes", ...}``.
     """
+    import inspect
+
+    inspect.signature(detector.detect).bind("", **detect_options)  # a wrong option fails before any work
     classes = detector.classes
     index = {c: i for i, c in enumerate(classes)}
     proposals = compute_proposals([a.image_path for a in annotations], detector.config.proposals, cache_dir=cache_dir,
@@ -648,8 +651,7 @@ def evaluate(
             if o.name not in index:
                 raise ValueError(f"The model does not know class {o.name!r} of {a.source or a.image_path!r}. "
                                  f"Received: classes={classes!r}")  # fmt: skip
-        d, t = detector.detect(a.image_path, proposals=p, score_threshold=score_threshold, nms_iou=nms_iou,
-                               bbox_regression=bbox_regression)  # fmt: skip
+        d, t = detector.detect(a.image_path, proposals=p, **detect_options)
         dets.append(d)
         timings.append(t)
         gtb.append(a.boxes)
@@ -675,9 +677,9 @@ def evaluate(
         os.makedirs(output_dir, exist_ok=True)
         plot_pr_curves(result["classes"], os.path.join(output_dir, "pr_curves.png"))
         for a, d in list(zip(annotations, dets))[:max_pictures]:
-            img, _ = load_image(a.image_path)
+            img, _ = load_image(a.image_path)  # d: only detections above the score threshold (NMS dropped the rest)
             draw_detections(img, d, classes, os.path.join(output_dir, "detections", os.path.basename(a.image_path)),
-                            gt_boxes=a.boxes, min_score=score_threshold, max_boxes=3)  # fmt: skip
+                            gt_boxes=a.boxes, max_boxes=3)  # fmt: skip
         with open(os.path.join(output_dir, "report.json"), "w") as f:
             json.dump(report, f, indent=2)
     report["results"] = result
