@@ -440,13 +440,13 @@ def cmd_caption(args) -> int:
     import numpy as np
 
     from apps.captioning.captioner import Captioner
-    from kerasnets.data.captions import CaptionFileError, load_image
+    from kerasnets.data.images import ImageFileError, load_image
 
     captioner = Captioner.load(args.model)
     size = captioner.config.image_size
     try:
-        images = [load_image(p, size) for p in args.images]
-    except CaptionFileError as err:
+        images = [load_image(p, size=size) for p in args.images]
+    except ImageFileError as err:
         raise cliargs.UsageError(f"argument images: {err}") from None
 
     decoded = captioner.decode(captioner.features(np.stack(images)), beam_size=args.beam,
