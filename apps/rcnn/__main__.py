@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from apps.rcnn.backbone_weights import close_names, is_published_name, resolve_weights
 from kerasnets import cliargs
 
 __all__ = ["main", "build_parser"]
@@ -107,12 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--context-padding", type=cliargs.non_negative_float, default=None, metavar="P",
                    help="context pixels around each box in the warped frame (default: 16 * input-size / 227, the "
                    "paper's p=16 at 227)")  # fmt: skip
-    g.add_argument("--preprocess", choices=("scale", "caffe"), default="scale",
-                   help="input scaling: 'scale' = RGB in [-1, 1]; 'caffe' = BGR minus the ImageNet mean (for weights "
-                   "from keras.applications VGG16/VGG19) (default: scale)")  # fmt: skip
-    g.add_argument("--weights", metavar="FILE",
-                   help="backbone weights (.weights.h5) of the same model built with include_top=False, e.g. saved "
-                   "from keras.applications.VGG16(include_top=False) for --backbone vgg16")  # fmt: skip
+    g.add_argument("--preprocess", choices=("auto", "scale", "caffe", "torch"), default="auto",
+                   help="input scaling: auto = what published --weights expect (torch for timm/torchvision), "
+                   "else scale; scale = RGB in [-1, 1]; caffe = BGR minus the ImageNet mean (for .weights.h5 files "
+                   "from keras.applications VGG16/VGG19); torch = ImageNet mean/std (default: auto)")  # fmt: skip
+    g.add_argument("--weights", metavar="NAME|FILE",
+                   help="backbone ImageNet weights: a published name for --backbone (e.g. --backbone resnet50 "
+                   "--weights timm/resnet50.tv_in1k; torchvision/NAME files need PyTorch; `kerasnets list "
+                   "--pretrained`; downloaded once, then cached; it selects the builder options and, with "
+                   "--preprocess auto, the preprocessing), a .safetensors/.pth file, or a .weights.h5 file of the "
+                   "backbone built with include_top=False, e.g. saved from keras.applications.VGG16(include_top=False) "
+                   "(give --preprocess caffe); if not given: random initialisation")  # fmt: skip
     _add_jit_compile(g)
     g = t.add_argument_group("fine-tuning ((N+1)-way classifier on warped regions)")
     g.add_argument("--finetune-steps", type=cliargs.non_negative_int, default=1500,
@@ -196,7 +202,7 @@ def _check_inputs(args) -> None:
                              ("--images", "images", "dir"), ("--split", "split", "file"),
                              ("--model", "model", "dir"), ("--weights", "weights", "file")):  # fmt: skip
         value = getattr(args, dest, None)
-        if value is None:
+        if value is None or (dest == "weights" and is_published_name(value)):  # a name: _check_weights
             continue
         if not str(value).strip():
             raise cliargs.UsageError(f"argument {flag}: expected a {'folder' if kind == 'dir' else 'file'} path, got {value!r}")
@@ -205,13 +211,25 @@ def _check_inputs(args) -> None:
             raise cliargs.UsageError(f"argument {flag}: folder {value!r} {what}")
         if kind == "file" and not os.path.isfile(value):
             what = "is a folder, not a file" if os.path.isdir(value) else "does not exist"
-            raise cliargs.UsageError(f"argument {flag}: file {value!r} {what}")
+            close = close_names(value) if dest == "weights" else []
+            hint = f"; published weights names close to it: {', '.join(close)}" if close else ""
+            raise cliargs.UsageError(f"argument {flag}: file {value!r} {what}{hint}")
     if getattr(args, "model", None) is not None and not os.path.isfile(os.path.join(args.model, "config.json")):
         raise cliargs.UsageError(f"argument --model: {args.model!r} is not a model folder written by "
                                  "`python -m apps.rcnn train` (no config.json)")  # fmt: skip
     for path in getattr(args, "image_files", None) or ():
         if not os.path.isfile(path):
             raise cliargs.UsageError(f"argument IMAGE: file {path!r} does not exist")
+
+
+def _check_weights(args) -> None:
+    """``--weights NAME`` is a published name for ``--backbone``; ``--preprocess auto`` resolved; no keras needed."""
+    try:
+        options, args.preprocess = resolve_weights(args.backbone, args.weights, dict(args.backbone_option),
+                                                   args.preprocess)  # fmt: skip
+    except ValueError as err:
+        raise cliargs.UsageError(f"argument --weights: {err}") from None
+    args.backbone_option = list(options.items())
 
 
 def _load_annotations(args, classes=None):
@@ -309,6 +327,7 @@ def _cmd_train(args) -> int:
     if args.context_padding is not None and not args.context_padding < args.input_size / 2:
         raise cliargs.UsageError(f"argument --context-padding: expected a number in [0, --input-size / 2 = "
                                  f"{args.input_size / 2:g}), got {args.context_padding!r}")  # fmt: skip
+    _check_weights(args)
     anns = _load_annotations(args, classes=args.classes)
     classes = tuple(args.classes) if args.classes else tuple(class_names(anns))
     if not classes:
@@ -317,7 +336,7 @@ def _cmd_train(args) -> int:
     config = TrainConfig(
         classes=classes,
         backbone_options=dict(args.backbone_option),
-        weights=os.path.abspath(args.weights) if args.weights else None,
+        weights=args.weights if not args.weights or is_published_name(args.weights) else os.path.abspath(args.weights),
         proposals=_proposal_config(args),
         augment=not args.no_augment,
         bbox_regression=not args.no_bbox_regression,
