@@ -9,7 +9,8 @@ NumPy), so ``--help`` and usage errors of a CLI built with it are instant.
   their message with the flag: ``argument --epochs: expected an integer >= 1, got '0'``.
 - ``builder_option``: the ``type=`` of ``KEY=VALUE`` builder options.
 - ``add_jit_compile_argument``: the one ``--jit-compile {auto,on,off}`` flag.
-- ``HelpFormatter``: every flag states its real default and its choices.
+- ``HelpFormatter``: every flag states its real default and its choices;
+  ``ArgumentParser``: an ``argparse.ArgumentParser`` using it, and so do its subcommands.
 - ``UsageError``, ``check_output_dir``, ``check_output_file``:
   reject an unusable output path before any work starts.
 - ``run_main``: runs a CLI's ``main(argv)`` with the exit statuses of every
@@ -17,8 +18,7 @@ NumPy), so ``--help`` and usage errors of a CLI built with it are instant.
   130 interrupted; never a traceback for those (``KERASNETS_DEBUG=1`` shows it).
 
 Examples:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser(prog="demo", formatter_class=HelpFormatter)
+    >>> parser = ArgumentParser(prog="demo")
     >>> _ = parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs")
     >>> parser.parse_args(["--epochs", "3"]).epochs
     3
@@ -48,6 +48,7 @@ __all__ = [
     "JIT_COMPILE_CHOICES",
     "add_jit_compile_argument",
     "HelpFormatter",
+    "ArgumentParser",
     "UsageError",
     "check_output_dir",
     "check_output_file",
@@ -231,6 +232,18 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             if shown is not None:
                 text += " (default: " + shown.replace("%", "%%") + ")"
         return text
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with `HelpFormatter` unless told otherwise.
+
+    Its subcommands (``add_subparsers().add_parser(...)``) are of this class too (argparse
+    makes them of the parent's class), so every level of a CLI's help reads the same.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 # ------------------------------------------------------------------ output paths

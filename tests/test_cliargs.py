@@ -8,35 +8,20 @@ import sys
 import pytest
 
 from kerasnets import cliargs
-from kerasnets.cliargs import (
-    HelpFormatter,
-    UsageError,
-    add_jit_compile_argument,
-    builder_option,
-    check_output_dir,
-    check_output_file,
-    finite_float,
-    fraction,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    run_main,
-)
 
 
 @pytest.mark.parametrize(
     "fn, text, value",
     [
-        (positive_int, "3", 3),
-        (positive_int, " 7 ", 7),
-        (non_negative_int, "0", 0),
-        (positive_float, "1e-3", 1e-3),
-        (non_negative_float, "0", 0.0),
-        (fraction, "0", 0.0),
-        (fraction, "1", 1.0),
-        (fraction, "0.25", 0.25),
-        (finite_float, "-2.5", -2.5),
+        (cliargs.positive_int, "3", 3),
+        (cliargs.positive_int, " 7 ", 7),
+        (cliargs.non_negative_int, "0", 0),
+        (cliargs.positive_float, "1e-3", 1e-3),
+        (cliargs.non_negative_float, "0", 0.0),
+        (cliargs.fraction, "0", 0.0),
+        (cliargs.fraction, "1", 1.0),
+        (cliargs.fraction, "0.25", 0.25),
+        (cliargs.finite_float, "-2.5", -2.5),
     ],
 )
 def test_types_accept(fn, text, value):
@@ -47,24 +32,24 @@ def test_types_accept(fn, text, value):
 @pytest.mark.parametrize(
     "fn, text, expected",
     [
-        (positive_int, "0", "expected an integer >= 1, got '0'"),
-        (positive_int, "-1", "expected an integer >= 1, got '-1'"),
-        (positive_int, "1.5", "expected an integer >= 1, got '1.5'"),
-        (positive_int, "inf", "expected an integer >= 1, got 'inf'"),
-        (positive_int, "", "expected an integer >= 1, got ''"),
-        (non_negative_int, "-1", "expected an integer >= 0, got '-1'"),
-        (non_negative_int, "nan", "expected an integer >= 0, got 'nan'"),
-        (positive_float, "0", "expected a finite number > 0, got '0'"),
-        (positive_float, "inf", "expected a finite number > 0, got 'inf'"),
-        (positive_float, "nan", "expected a finite number > 0, got 'nan'"),
-        (positive_float, "abc", "expected a finite number > 0, got 'abc'"),
-        (non_negative_float, "-0.1", "expected a finite number >= 0, got '-0.1'"),
-        (non_negative_float, "-inf", "expected a finite number >= 0, got '-inf'"),
-        (fraction, "1.5", "expected a number in [0, 1], got '1.5'"),
-        (fraction, "-0.1", "expected a number in [0, 1], got '-0.1'"),
-        (fraction, "nan", "expected a number in [0, 1], got 'nan'"),
-        (finite_float, "inf", "expected a finite number, got 'inf'"),
-        (finite_float, "NaN", "expected a finite number, got 'NaN'"),
+        (cliargs.positive_int, "0", "expected an integer >= 1, got '0'"),
+        (cliargs.positive_int, "-1", "expected an integer >= 1, got '-1'"),
+        (cliargs.positive_int, "1.5", "expected an integer >= 1, got '1.5'"),
+        (cliargs.positive_int, "inf", "expected an integer >= 1, got 'inf'"),
+        (cliargs.positive_int, "", "expected an integer >= 1, got ''"),
+        (cliargs.non_negative_int, "-1", "expected an integer >= 0, got '-1'"),
+        (cliargs.non_negative_int, "nan", "expected an integer >= 0, got 'nan'"),
+        (cliargs.positive_float, "0", "expected a finite number > 0, got '0'"),
+        (cliargs.positive_float, "inf", "expected a finite number > 0, got 'inf'"),
+        (cliargs.positive_float, "nan", "expected a finite number > 0, got 'nan'"),
+        (cliargs.positive_float, "abc", "expected a finite number > 0, got 'abc'"),
+        (cliargs.non_negative_float, "-0.1", "expected a finite number >= 0, got '-0.1'"),
+        (cliargs.non_negative_float, "-inf", "expected a finite number >= 0, got '-inf'"),
+        (cliargs.fraction, "1.5", "expected a number in [0, 1], got '1.5'"),
+        (cliargs.fraction, "-0.1", "expected a number in [0, 1], got '-0.1'"),
+        (cliargs.fraction, "nan", "expected a number in [0, 1], got 'nan'"),
+        (cliargs.finite_float, "inf", "expected a finite number, got 'inf'"),
+        (cliargs.finite_float, "NaN", "expected a finite number, got 'NaN'"),
     ],
 )
 def test_types_reject(fn, text, expected):
@@ -75,7 +60,7 @@ def test_types_reject(fn, text, expected):
 
 def test_argparse_names_the_flag(capsys):
     parser = argparse.ArgumentParser(prog="demo")
-    parser.add_argument("--epochs", type=positive_int, default=1)
+    parser.add_argument("--epochs", type=cliargs.positive_int, default=1)
     with pytest.raises(SystemExit) as info:
         parser.parse_args(["--epochs", "0"])
     assert info.value.code == 2
@@ -83,24 +68,24 @@ def test_argparse_names_the_flag(capsys):
 
 
 def test_builder_option():
-    assert builder_option("batch_norm=true") == ("batch_norm", True)
-    assert builder_option("filters=[32,64,256]") == ("filters", [32, 64, 256])
-    assert builder_option(" form =modern") == ("form", "modern")
-    assert builder_option("name=") == ("name", "")
+    assert cliargs.builder_option("batch_norm=true") == ("batch_norm", True)
+    assert cliargs.builder_option("filters=[32,64,256]") == ("filters", [32, 64, 256])
+    assert cliargs.builder_option(" form =modern") == ("form", "modern")
+    assert cliargs.builder_option("name=") == ("name", "")
     for bad in ("novalue", "=3", " =x"):
         with pytest.raises(argparse.ArgumentTypeError, match="expected KEY=VALUE"):
-            builder_option(bad)
+            cliargs.builder_option(bad)
 
 
 def test_cli_keeps_builder_option():
     from kerasnets import cli
 
-    assert cli.builder_option is builder_option
+    assert cli.builder_option is cliargs.builder_option
 
 
 def test_jit_compile_argument(capsys):
-    parser = argparse.ArgumentParser(prog="demo", formatter_class=HelpFormatter)
-    add_jit_compile_argument(parser)
+    parser = argparse.ArgumentParser(prog="demo", formatter_class=cliargs.HelpFormatter)
+    cliargs.add_jit_compile_argument(parser)
     assert parser.parse_args([]).jit_compile == "auto"
     assert parser.parse_args(["--jit-compile", "Off"]).jit_compile == "off"
     with pytest.raises(SystemExit):
@@ -113,7 +98,7 @@ def test_jit_compile_argument(capsys):
 
 def _help(*configure):
     parser = argparse.ArgumentParser(
-        prog="demo", description="line one\n  line two", epilog="example:\n  demo --x 1", formatter_class=HelpFormatter
+        prog="demo", description="line one\n  line two", epilog="example:\n  demo --x 1", formatter_class=cliargs.HelpFormatter
     )
     for add in configure:
         add(parser)
@@ -155,20 +140,30 @@ def test_help_formatter_percent_in_default():
     assert "a pattern (default: 50%)" in flat
 
 
+def test_argument_parser_gives_its_subcommands_the_help_formatter():
+    parser = cliargs.ArgumentParser(prog="demo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train")
+    train.add_argument("--epochs", type=cliargs.positive_int, default=20, help="training epochs")
+    assert train.formatter_class is cliargs.HelpFormatter and parser.formatter_class is cliargs.HelpFormatter
+    assert "training epochs (default: 20)" in " ".join(train.format_help().split())
+    assert cliargs.ArgumentParser(prog="x", formatter_class=argparse.HelpFormatter).formatter_class is argparse.HelpFormatter
+
+
 def test_check_output_dir(tmp_path):
-    assert check_output_dir(tmp_path, "--out") == tmp_path
+    assert cliargs.check_output_dir(tmp_path, "--out") == tmp_path
     new = tmp_path / "a" / "b"
-    assert check_output_dir(new, "--out") == new and not new.exists()
-    assert check_output_dir(new, "--out", create=True).is_dir()
+    assert cliargs.check_output_dir(new, "--out") == new and not new.exists()
+    assert cliargs.check_output_dir(new, "--out", create=True).is_dir()
     afile = tmp_path / "f.txt"
     afile.write_text("x")
-    with pytest.raises(UsageError, match=r"argument --out: '.*f.txt' is a file, not a folder"):
-        check_output_dir(afile, "--out")
-    with pytest.raises(UsageError, match=r"argument --out: cannot create folder .*is a file, not a folder"):
-        check_output_dir(afile / "sub", "--out")
+    with pytest.raises(cliargs.UsageError, match=r"argument --out: '.*f.txt' is a file, not a folder"):
+        cliargs.check_output_dir(afile, "--out")
+    with pytest.raises(cliargs.UsageError, match=r"argument --out: cannot create folder .*is a file, not a folder"):
+        cliargs.check_output_dir(afile / "sub", "--out")
     for empty in ("", "  ", None):
-        with pytest.raises(UsageError, match=r"argument --output: expected a folder path, got"):
-            check_output_dir(empty, "--output")
+        with pytest.raises(cliargs.UsageError, match=r"argument --output: expected a folder path, got"):
+            cliargs.check_output_dir(empty, "--output")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
@@ -177,32 +172,32 @@ def test_check_output_paths_read_only(tmp_path):
     ro.mkdir()
     ro.chmod(0o500)
     try:
-        with pytest.raises(UsageError, match="is not writable"):
-            check_output_dir(ro / "x", "--out")
-        with pytest.raises(UsageError, match="is not writable"):
-            check_output_dir(ro, "--out")
-        with pytest.raises(UsageError, match="argument --save: cannot write .* is not writable"):
-            check_output_file(ro / "m.keras", "--save")
+        with pytest.raises(cliargs.UsageError, match="is not writable"):
+            cliargs.check_output_dir(ro / "x", "--out")
+        with pytest.raises(cliargs.UsageError, match="is not writable"):
+            cliargs.check_output_dir(ro, "--out")
+        with pytest.raises(cliargs.UsageError, match="argument --save: cannot write .* is not writable"):
+            cliargs.check_output_file(ro / "m.keras", "--save")
     finally:
         ro.chmod(0o700)
 
 
 def test_check_output_file(tmp_path):
     target = tmp_path / "m.keras"
-    assert check_output_file(target, "--save") == target
+    assert cliargs.check_output_file(target, "--save") == target
     target.write_text("x")
-    with pytest.raises(UsageError, match="argument --save: .* already exists; refusing to overwrite it"):
-        check_output_file(target, "--save")
-    assert check_output_file(target, "--save", overwrite=True) == target
-    with pytest.raises(UsageError, match="is a folder, not a file"):
-        check_output_file(tmp_path, "--save")
-    with pytest.raises(UsageError, match="does not exist"):
-        check_output_file(tmp_path / "no" / "m.keras", "--save")
-    assert check_output_file(tmp_path / "no" / "m.keras", "--save", create_parents=True).name == "m.keras"
-    with pytest.raises(UsageError, match="is a file, not a folder"):
-        check_output_file(target / "m.keras", "--save")
-    with pytest.raises(UsageError, match="expected a file path"):
-        check_output_file("", "--save")
+    with pytest.raises(cliargs.UsageError, match="argument --save: .* already exists; refusing to overwrite it"):
+        cliargs.check_output_file(target, "--save")
+    assert cliargs.check_output_file(target, "--save", overwrite=True) == target
+    with pytest.raises(cliargs.UsageError, match="is a folder, not a file"):
+        cliargs.check_output_file(tmp_path, "--save")
+    with pytest.raises(cliargs.UsageError, match="does not exist"):
+        cliargs.check_output_file(tmp_path / "no" / "m.keras", "--save")
+    assert cliargs.check_output_file(tmp_path / "no" / "m.keras", "--save", create_parents=True).name == "m.keras"
+    with pytest.raises(cliargs.UsageError, match="is a file, not a folder"):
+        cliargs.check_output_file(target / "m.keras", "--save")
+    with pytest.raises(cliargs.UsageError, match="expected a file path"):
+        cliargs.check_output_file("", "--save")
 
 
 def _raiser(exc):
@@ -215,7 +210,7 @@ def _raiser(exc):
 @pytest.mark.parametrize(
     "exc, status, text",
     [
-        (UsageError("argument --x: bad"), 2, "demo: error: argument --x: bad\n"),
+        (cliargs.UsageError("argument --x: bad"), 2, "demo: error: argument --x: bad\n"),
         (ValueError("`classes` must be >= 1. Received: classes=0"), 2, "demo: error: `classes` must be >= 1. Received: classes=0\n"),
         (TypeError("wrong type"), 2, "demo: error: wrong type\n"),
         (FileExistsError("version 3 exists"), 2, "demo: error: version 3 exists\n"),
@@ -231,7 +226,7 @@ def _raiser(exc):
 )
 def test_run_main_statuses(exc, status, text, capsys, monkeypatch):
     monkeypatch.delenv("KERASNETS_DEBUG", raising=False)
-    assert run_main(_raiser(exc), [], prog="demo") == status
+    assert cliargs.run_main(_raiser(exc), [], prog="demo") == status
     captured = capsys.readouterr()
     assert captured.err == text
     assert captured.out == ""
@@ -244,8 +239,8 @@ def test_run_main_passes_argv_and_status(monkeypatch):
         seen.append(argv)
         return 1
 
-    assert run_main(body, ["a"], prog="demo") == 1
-    assert run_main(lambda argv: None, None, prog="demo") == 0
+    assert cliargs.run_main(body, ["a"], prog="demo") == 1
+    assert cliargs.run_main(lambda argv: None, None, prog="demo") == 0
     assert seen == [["a"]]
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"]
 
@@ -253,20 +248,20 @@ def test_run_main_passes_argv_and_status(monkeypatch):
 def test_run_main_debug_reraises(monkeypatch):
     monkeypatch.setenv("KERASNETS_DEBUG", "1")
     with pytest.raises(ValueError, match="boom"):
-        run_main(_raiser(ValueError("boom")), [], prog="demo")
+        cliargs.run_main(_raiser(ValueError("boom")), [], prog="demo")
     with pytest.raises(KeyboardInterrupt):
-        run_main(_raiser(KeyboardInterrupt()), [], prog="demo")
+        cliargs.run_main(_raiser(KeyboardInterrupt()), [], prog="demo")
 
 
 def test_run_main_keeps_bugs_visible(monkeypatch):
     monkeypatch.delenv("KERASNETS_DEBUG", raising=False)
     with pytest.raises(ZeroDivisionError):
-        run_main(_raiser(ZeroDivisionError("bug")), [], prog="demo")
+        cliargs.run_main(_raiser(ZeroDivisionError("bug")), [], prog="demo")
 
 
 def test_run_main_keeps_user_log_level(monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")
-    run_main(lambda argv: 0, [], prog="demo")
+    cliargs.run_main(lambda argv: 0, [], prog="demo")
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
 
 
@@ -331,16 +326,15 @@ def test_run_main_quiet_import_still_reports_import_errors(tmp_path):
 
 def test_run_main_reports_a_missing_tensorflow_as_a_usage_error(capsys):
     from kerasnets._tf import TensorFlowRequiredError
-    from kerasnets.cliargs import run_main
 
     def needs_tf(argv):
         raise TensorFlowRequiredError("SavedModel export needs TensorFlow: pip install tensorflow")
 
-    assert run_main(needs_tf, [], prog="demo") == 2
+    assert cliargs.run_main(needs_tf, [], prog="demo") == 2
     assert capsys.readouterr().err == "demo: error: SavedModel export needs TensorFlow: pip install tensorflow\n"
 
     def broken(argv):
         raise ImportError("a real bug")
 
     with pytest.raises(ImportError, match="a real bug"):
-        run_main(broken, [], prog="demo")
+        cliargs.run_main(broken, [], prog="demo")

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -42,7 +43,7 @@ from apps.captioning.model import (
 from apps.captioning.text import CaptionVocabulary
 from kerasnets.checks import check_positive_int, check_positive_number
 
-__all__ = ["Captioner", "CaptionerConfig", "CaptionBatches"]
+__all__ = ["Captioner", "CaptionerConfig", "CaptionBatches", "FitOptions"]
 
 
 class CaptionBatches(keras.utils.PyDataset):
@@ -135,6 +136,49 @@ class _EpochOrder(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.data.set_epoch(epoch)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitOptions:
+    """The training settings of `Captioner.fit` and `Captioner.fit_end_to_end` (checked on creation).
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: captions per batch.
+        learning_rate: Adam learning rate (the decoder's; the encoder's may differ end to end).
+        clipnorm: clip the global norm of all gradients to this.
+        jit_compile: compile the training step with XLA.
+        callbacks: Keras callbacks.
+        verbose: Keras verbosity.
+        seed: shuffling seed (the order of epoch ``e`` depends on ``seed`` and ``e`` only).
+        run: optional `apps.captioning.run.RunFolder`: resume from its newest checkpoint and
+            write one after every epoch.
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    clipnorm: float = 5.0
+    jit_compile: bool = False
+    callbacks: tuple = ()
+    verbose: int = 1
+    seed: int = 0
+    run: object = None
+
+    def __post_init__(self):
+        for name, check in (("epochs", check_positive_int), ("batch_size", check_positive_int),
+                            ("learning_rate", check_positive_number), ("clipnorm", check_positive_number)):  # fmt: skip
+            object.__setattr__(self, name, check(name, getattr(self, name)))
+
+    @classmethod
+    def from_kwargs(cls, method: str, options: dict) -> "FitOptions":
+        """The options of a call to ``Captioner.<method>``; an unknown keyword is a ``TypeError`` naming it."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise TypeError(f"Captioner.{method}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                            f"its training options are {', '.join(known)}")  # fmt: skip
+        return cls(**options)
 
 
 class Captioner:
@@ -263,24 +307,7 @@ class Captioner:
             jit_compile=jit_compile,
         )
 
-    def fit(
-        self,
-        features,
-        image_index,
-        captions,
-        *,
-        val=None,
-        epochs=10,
-        batch_size=64,
-        learning_rate=1e-3,
-        clipnorm=5.0,
-        jit_compile=False,
-        callbacks=(),
-        verbose=1,
-        seed=0,
-        run=None,
-        group_by_image=False,
-    ):
+    def fit(self, features, image_index, captions, *, val=None, group_by_image=False, **options):
         """Train the decoder on cached features with teacher forcing.
 
         Args:
@@ -288,77 +315,55 @@ class Captioner:
             image_index: for every caption, its row in ``features``.
             captions: caption strings (one per ``image_index`` entry).
             val: optional ``(features, image_index, captions)`` for validation loss.
-            epochs, batch_size, learning_rate, clipnorm, jit_compile: training settings.
-            callbacks: Keras callbacks.
-            verbose: Keras verbosity.
-            seed: shuffling seed (the order of epoch ``e`` depends on ``seed`` and ``e`` only).
-            run: optional `apps.captioning.run.RunFolder`: resume from its newest
-                checkpoint and write one after every epoch.
             group_by_image: batch each image's captions together, its features once per
                 batch (see `CaptionBatches`).
+            **options: the training settings of `FitOptions` (``epochs=10``,
+                ``batch_size=64``, ``learning_rate=1e-3``, ``clipnorm=5.0``,
+                ``jit_compile=False``, ``callbacks=()``, ``verbose=1``, ``seed=0``, ``run=None``).
 
         Returns:
             The Keras ``History`` (with a resumed run: all epochs, the earlier ones from the
             checkpoint); ``self.notes["train_seconds"]`` gets the wall time.
         """
-        epochs = check_positive_int("epochs", epochs)
-        batch_size = check_positive_int("batch_size", batch_size)
-        self.compile(learning_rate=learning_rate, clipnorm=clipnorm, jit_compile=jit_compile)
-        return self._fit(self.decoder, features, image_index, captions, val, input_key="features",
-                         epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed,
-                         run=run, group_by_image=group_by_image)
+        options = FitOptions.from_kwargs("fit", options)
+        self.compile(learning_rate=options.learning_rate, clipnorm=options.clipnorm, jit_compile=options.jit_compile)
+        return self._fit(self.decoder, features, image_index, captions, val, input_key="features", options=options,
+                         group_by_image=group_by_image)
 
-    def _fit(self, model, inputs, image_index, captions, val, *, input_key, epochs, batch_size, callbacks, verbose,
-             seed, run=None, group_by_image=False):
+    def _fit(self, model, inputs, image_index, captions, val, *, input_key, options, group_by_image=False):
         """``model.fit`` on caption batches of ``inputs`` (features or images); records the time."""
-        max_length = self.config.max_length
+        max_length, batch_size, run = self.config.max_length, options.batch_size, options.run
         data = CaptionBatches(inputs, image_index, self.vocab.encode(captions, max_length=max_length),
-                              batch_size=batch_size, seed=seed, input_key=input_key, group_by_image=group_by_image)
+                              batch_size=batch_size, seed=options.seed, input_key=input_key,
+                              group_by_image=group_by_image)  # fmt: skip
         val_data = None
         if val is not None:
             v_inputs, v_index, v_captions = val
             val_data = CaptionBatches(v_inputs, v_index, self.vocab.encode(v_captions, max_length=max_length),
                                       batch_size=batch_size, shuffle=False, input_key=input_key)
-        callbacks = [_EpochOrder(data)] + list(callbacks)
+        callbacks = [_EpochOrder(data)] + list(options.callbacks)
         initial_epoch, past = 0, {}
         if run is not None:
             from apps.captioning.run import checkpoint_callback
 
             meta = run.restore_checkpoint(model)
             if meta is not None:
-                initial_epoch, past = min(int(meta["epoch"]), epochs), meta.get("history", {})
+                initial_epoch, past = min(int(meta["epoch"]), options.epochs), meta.get("history", {})
                 self.notes["resumed_at_epoch"] = initial_epoch
             callbacks.insert(1, checkpoint_callback(run, history=past, position=run.position))
         start = time.perf_counter()
         # shuffle=False: the order is CaptionBatches' own, a function of (seed, epoch). Keras'
         # shuffle of a PyDataset's batch order draws from the global NumPy RNG, which a resumed
         # run cannot replay.
-        history = model.fit(data, validation_data=val_data, epochs=epochs, initial_epoch=initial_epoch,
-                            callbacks=callbacks, verbose=verbose, shuffle=False)
+        history = model.fit(data, validation_data=val_data, epochs=options.epochs, initial_epoch=initial_epoch,
+                            callbacks=callbacks, verbose=options.verbose, shuffle=False)
         if past:
             history.history = {k: list(past.get(k, [])) + list(v) for k, v in history.history.items()} or past
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
-        self.notes["epochs"] = epochs
+        self.notes["epochs"] = options.epochs
         return history
 
-    def fit_end_to_end(
-        self,
-        images,
-        image_index,
-        captions,
-        *,
-        val=None,
-        epochs=10,
-        batch_size=64,
-        learning_rate=1e-3,
-        encoder_learning_rate=None,
-        clipnorm=5.0,
-        jit_compile=False,
-        callbacks=(),
-        verbose=1,
-        seed=0,
-        run=None,
-    ):
+    def fit_end_to_end(self, images, image_index, captions, *, val=None, encoder_learning_rate=None, **options):
         """Train encoder and decoder together from pixels (fine-tuning the CNN; no feature cache).
 
         The caption loss is back-propagated into the encoder, so a randomly initialised
@@ -372,13 +377,10 @@ class Captioner:
             image_index: for every caption, its row in ``images``.
             captions: caption strings (one per ``image_index`` entry).
             val: optional ``(images, image_index, captions)`` for validation loss.
-            epochs, batch_size, learning_rate, clipnorm, jit_compile: as in `fit`.
             encoder_learning_rate: the encoder's Adam learning rate (default: ``learning_rate``);
                 0 is not allowed (use `fit` to keep the encoder frozen).
-            callbacks: Keras callbacks (they see the joint model).
-            verbose: Keras verbosity.
-            seed: shuffling seed.
-            run: optional `apps.captioning.run.RunFolder` (resume and checkpoints), as in `fit`.
+            **options: the training settings of `FitOptions`, as in `fit` (the callbacks see
+                the joint model; ``run`` resumes and checkpoints it).
 
         Returns:
             The Keras ``History``; ``self.notes`` records the training time and settings.
@@ -386,10 +388,8 @@ class Captioner:
         Raises:
             ValueError: for images of the wrong shape or a non-positive learning rate.
         """
-        epochs = check_positive_int("epochs", epochs)
-        batch_size = check_positive_int("batch_size", batch_size)
-        learning_rate = check_positive_number("learning_rate", learning_rate)
-        clipnorm = check_positive_number("clipnorm", clipnorm)
+        options = FitOptions.from_kwargs("fit_end_to_end", options)
+        learning_rate = options.learning_rate
         enc_lr = learning_rate if encoder_learning_rate is None else encoder_learning_rate
         enc_lr = check_positive_number("encoder_learning_rate", enc_lr)
         images = self._check_images(images)
@@ -397,15 +397,14 @@ class Captioner:
         model.compile(
             optimizer=TwoRateAdam(
                 learning_rate, scaled_variables=self.encoder.trainable_variables, scale=enc_lr / learning_rate,
-                global_clipnorm=clipnorm,
+                global_clipnorm=options.clipnorm,
             ),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-            jit_compile=jit_compile,
+            jit_compile=options.jit_compile,
         )
         if val is not None:
             val = (self._check_images(val[0]), val[1], val[2])
-        history = self._fit(model, images, image_index, captions, val, input_key="images", epochs=epochs,
-                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed, run=run)
+        history = self._fit(model, images, image_index, captions, val, input_key="images", options=options)
         self.notes["train_encoder"] = True
         self.notes["encoder_learning_rate"] = enc_lr
         return history

@@ -23,21 +23,7 @@ import sys
 import time
 
 # Only the standard library and kerasnets.cliargs here: --help and usage errors need no keras.
-from kerasnets.cliargs import (
-    EXIT_INTERRUPTED,
-    HelpFormatter,
-    UsageError,
-    add_jit_compile_argument,
-    builder_option,
-    check_output_dir,
-    check_output_file,
-    fraction,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    run_main,
-)
+from kerasnets import cliargs
 
 __all__ = ["main", "build_parser", "PROG", "BLEU_SMOOTHING"]
 
@@ -66,19 +52,19 @@ def _add_data_args(p, *, for_eval=False):
     p.add_argument("--split", default="0.8,0.1,0.1" if train else None,
                    help="train,val,test split by image, as counts (800,100,100) or fractions (0.8,0.1,0.1)"
                    + ("" if train else " (default: the training split)"))
-    p.add_argument("--split-seed", type=non_negative_int, default=0 if train else None,
+    p.add_argument("--split-seed", type=cliargs.non_negative_int, default=0 if train else None,
                    help="seed of the split shuffle")
-    p.add_argument("--scenes", type=positive_int, default=1000 if train else None, help="number of synthetic scenes")
-    p.add_argument("--scene-size", type=positive_int, default=32 if train else None,
+    p.add_argument("--scenes", type=cliargs.positive_int, default=1000 if train else None, help="number of synthetic scenes")
+    p.add_argument("--scene-size", type=cliargs.positive_int, default=32 if train else None,
                    help="synthetic scene side length in pixels")
-    p.add_argument("--scene-seed", type=non_negative_int, default=0 if train else None, help="synthetic scene seed")
+    p.add_argument("--scene-seed", type=cliargs.non_negative_int, default=0 if train else None, help="synthetic scene seed")
 
 
 def _add_decode_args(p):
-    p.add_argument("--beam", type=positive_int, default=1, help="beam size K; 1 = greedy decoding")
-    p.add_argument("--max-length", type=positive_int, default=None,
+    p.add_argument("--beam", type=cliargs.positive_int, default=1, help="beam size K; 1 = greedy decoding")
+    p.add_argument("--max-length", type=cliargs.positive_int, default=None,
                    help="maximum caption length in words (default: the model's --max-length)")
-    p.add_argument("--length-penalty", type=non_negative_float, default=0.7,
+    p.add_argument("--length-penalty", type=cliargs.non_negative_float, default=0.7,
                    help="beam search ranks finished captions by logprob / length**P; 0 = raw log-probability, "
                    "1 = per-word mean")
 
@@ -96,16 +82,15 @@ exit status: 0 success, 2 a usage or input error, 130 interrupted (train: run th
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cliargs.ArgumentParser(
         prog=PROG,
         description="Image captioning: a kerasnets CNN encoder with a GRU/LSTM decoder (Show and Tell; "
         "with --attention, Show, Attend and Tell), beam search and corpus BLEU.",
         epilog=_EPILOG,
-        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,caption,evaluate,export}")
 
-    t = sub.add_parser("train", help="train a captioner (features cached, decoder trained)", formatter_class=HelpFormatter,
+    t = sub.add_parser("train", help="train a captioner (features cached, decoder trained)",
                        description="Train: encode every image once (cached on disk), then train the decoder with "
                        "teacher forcing, Adam and gradient clipping by global norm. --out is the run folder: a "
                        "killed or interrupted run resumes where it stopped (to the same weights) when the same "
@@ -119,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = t.add_argument_group("encoder")
     g.add_argument("--backbone", default="vgg16", help="any kerasnets model (kerasnets.list_models()); built "
                    "with include_top=False, its last feature map is attended over")
-    g.add_argument("--backbone-option", type=builder_option, action="append", default=[], metavar="KEY=VALUE",
+    g.add_argument("--backbone-option", type=cliargs.builder_option, action="append", default=[], metavar="KEY=VALUE",
                    help="extra backbone builder argument, VALUE as JSON; repeatable "
                    "(e.g. form=modern batch_norm=true for lenet5)")
     g.add_argument("--encoder-weights", default=None,
@@ -132,10 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fine-tune the encoder end to end with the decoder (images go through the CNN every "
                    "step, no feature cache); needed when the encoder is not pretrained, e.g. "
                    "--backbone resnet20 --image-size 32 on the synthetic scenes")
-    g.add_argument("--encoder-lr", type=positive_float, default=None,
+    g.add_argument("--encoder-lr", type=cliargs.positive_float, default=None,
                    help="with --train-encoder: the encoder's Adam learning rate (if not given: --lr); use a "
                    "smaller one for a pretrained encoder")
-    g.add_argument("--image-size", type=positive_int, default=224, help="encoder input side length")
+    g.add_argument("--image-size", type=cliargs.positive_int, default=224, help="encoder input side length")
     g.add_argument("--preprocess", default="auto", choices=("auto", "symmetric", "caffe", "torch"),
                    help="pixel preprocessing: auto = what published --encoder-weights expect, else symmetric; "
                    "symmetric = [-1, 1]; caffe = keras.applications VGG/ResNet50 (BGR minus mean); "
@@ -143,41 +128,41 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cache-dir", default=_DEFAULT_CACHE,
                    help="where encoder features are cached, keyed by encoder weights and image list; "
                    "'none' disables the cache")
-    g.add_argument("--encode-batch-size", type=positive_int, default=32, help="images per encoder call")
+    g.add_argument("--encode-batch-size", type=cliargs.positive_int, default=32, help="images per encoder call")
     d = t.add_argument_group("decoder")
     d.add_argument("--cell", default="gru", choices=("gru", "lstm"), help="recurrent cell")
-    d.add_argument("--units", type=positive_int, default=256, help="hidden units of the cell")
-    d.add_argument("--embed-dim", type=positive_int, default=128, help="word embedding size")
+    d.add_argument("--units", type=cliargs.positive_int, default=256, help="hidden units of the cell")
+    d.add_argument("--embed-dim", type=cliargs.positive_int, default=128, help="word embedding size")
     d.add_argument("--attention", action=argparse.BooleanOptionalAction, default=True,
                    help="additive (Bahdanau) attention over the feature map, as in Show, Attend and Tell")
-    d.add_argument("--attention-units", type=positive_int, default=128, help="attention MLP size")
-    d.add_argument("--dropout", type=fraction, default=0.3, help="dropout rate on embeddings and cell output")
+    d.add_argument("--attention-units", type=cliargs.positive_int, default=128, help="attention MLP size")
+    d.add_argument("--dropout", type=cliargs.fraction, default=0.3, help="dropout rate on embeddings and cell output")
     d.add_argument("--use-cudnn", default="auto", choices=("auto", "on", "off"),
                    help="without attention: the cuDNN-fused GRU/LSTM kernel (GPU only; XLA cannot compile it) "
                    "or the generic loop (off); the attention decoder always uses the generic loop")
     x = t.add_argument_group("text")
-    x.add_argument("--vocab-size", type=positive_int, default=5000,
+    x.add_argument("--vocab-size", type=cliargs.positive_int, default=5000,
                    help="vocabulary cap incl. padding, [UNK], <start>, <end>; rarer words map to [UNK]")
-    x.add_argument("--max-length", type=positive_int, default=20,
+    x.add_argument("--max-length", type=cliargs.positive_int, default=20,
                    help="maximum caption length in words; longer training captions are truncated")
     o = t.add_argument_group("optimisation")
-    o.add_argument("--epochs", type=positive_int, default=20, help="training epochs")
-    o.add_argument("--batch-size", type=positive_int, default=64, help="captions per batch")
-    o.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate")
-    o.add_argument("--clipnorm", type=positive_float, default=5.0, help="clip gradients to this global norm")
-    add_jit_compile_argument(
+    o.add_argument("--epochs", type=cliargs.positive_int, default=20, help="training epochs")
+    o.add_argument("--batch-size", type=cliargs.positive_int, default=64, help="captions per batch")
+    o.add_argument("--lr", type=cliargs.positive_float, default=1e-3, help="Adam learning rate")
+    o.add_argument("--clipnorm", type=cliargs.positive_float, default=5.0, help="clip gradients to this global norm")
+    cliargs.add_jit_compile_argument(
         o, help="XLA compilation of the train step: auto (on with JAX or a TensorFlow GPU, off with TensorFlow "
         "on CPU where it measured slower, and off for the cuDNN GRU/LSTM, which XLA cannot compile), on, off")
     o.add_argument("--group-captions", action="store_true",
                    help="frozen encoder: batch each image's captions together and project its features once per "
                    "batch instead of once per caption (fewer MACs with attention; another data order)")
-    o.add_argument("--patience", type=non_negative_int, default=0,
+    o.add_argument("--patience", type=cliargs.non_negative_int, default=0,
                    help="stop when validation loss has not improved for this many epochs and keep the best "
                    "weights; 0 = train all epochs")
-    o.add_argument("--seed", type=non_negative_int, default=0, help="random seed (initial weights, data order, dropout)")
+    o.add_argument("--seed", type=cliargs.non_negative_int, default=0, help="random seed (initial weights, data order, dropout)")
     o.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
-    c = sub.add_parser("caption", help="caption image files", formatter_class=HelpFormatter,
+    c = sub.add_parser("caption", help="caption image files",
                        description="Caption image files with a trained captioner; prints 'path<TAB>caption' lines.")
     c.add_argument("--model", required=True, help="model folder written by train (its --out)")
     c.add_argument("images", nargs="+", help="image files")
@@ -185,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--plots", default=None, help="folder for attention-map PNGs (one per image)")
 
     e = sub.add_parser("evaluate", help="corpus BLEU-1..4 on a held-out split, with pictures",
-                       formatter_class=HelpFormatter,
                        description="Caption a held-out split and score it with corpus BLEU-1..4 (NLTK).")
     e.add_argument("--model", required=True, help="model folder written by train (its --out)")
     _add_data_args(e, for_eval=True)
@@ -196,17 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--bleu-smoothing", default=None, choices=BLEU_SMOOTHING,
                    help="NLTK smoothing method for tiny test sets (if not given: none, as in the papers)")
     e.add_argument("--plots", default=None, help="folder for caption and attention PNGs")
-    e.add_argument("--num-plots", type=non_negative_int, default=5, help="how many images to draw")
+    e.add_argument("--num-plots", type=cliargs.non_negative_int, default=5, help="how many images to draw")
     e.add_argument("--json", default=None, help="write the scores and captions to this JSON file")
 
     x = sub.add_parser("export", help="SavedModel for TF Serving: uint8 image in, caption string out",
-                       formatter_class=HelpFormatter,
                        description="Export a versioned SavedModel whose serving_default signature takes "
                        "uint8 images and returns captions (greedy decoding in the graph).")
     x.add_argument("--model", required=True, help="model folder written by train (its --out)")
     x.add_argument("--out", required=True, help="TF Serving base directory (versions are sub-directories)")
-    x.add_argument("--version", type=positive_int, default=None, help="version number (default: next free)")
-    x.add_argument("--max-length", type=positive_int, default=None,
+    x.add_argument("--version", type=cliargs.positive_int, default=None, help="version number (default: next free)")
+    x.add_argument("--max-length", type=cliargs.positive_int, default=None,
                    help="maximum caption length in words (default: the model's --max-length)")
     return parser
 
@@ -219,21 +202,21 @@ def _check_data_args(args) -> None:
     data = getattr(args, "data", None)
     if data is not None and data != "synthetic":
         if not str(data).strip():
-            raise UsageError("argument --data: expected a caption file or 'synthetic', got ''")
+            raise cliargs.UsageError("argument --data: expected a caption file or 'synthetic', got ''")
         if os.path.isdir(data):
-            raise UsageError(f"argument --data: {data!r} is a folder; give the caption file in it (or 'synthetic')")
+            raise cliargs.UsageError(f"argument --data: {data!r} is a folder; give the caption file in it (or 'synthetic')")
         if not os.path.isfile(data):
-            raise UsageError(f"argument --data: no such caption file {data!r} (a caption file or 'synthetic')")
+            raise cliargs.UsageError(f"argument --data: no such caption file {data!r} (a caption file or 'synthetic')")
     images = getattr(args, "images", None)
     if images is not None and not os.path.isdir(images):
-        raise UsageError(f"argument --images: no such folder {images!r}")
+        raise cliargs.UsageError(f"argument --images: no such folder {images!r}")
     if getattr(args, "split", None) is not None:
         from apps.captioning.data import parse_split
 
         try:
             parse_split(args.split)
         except ValueError:
-            raise UsageError(
+            raise cliargs.UsageError(
                 f"argument --split: expected three image counts or fractions for train,val,test "
                 f"(e.g. 800,100,100 or 0.8,0.1,0.1), got {args.split!r}"
             ) from None
@@ -250,7 +233,7 @@ def _splits_from(args, notes=None):
 
     data = pick("data", "synthetic")
     if data != "synthetic" and not os.path.isfile(data):
-        raise UsageError(f"argument --data: no such caption file {data!r}")
+        raise cliargs.UsageError(f"argument --data: no such caption file {data!r}")
     chosen = {
         "data": data if data == "synthetic" else os.path.abspath(data),
         "images": pick("images", None),
@@ -268,8 +251,8 @@ def _splits_from(args, notes=None):
         text = str(err).replace("pass format=.", "pass --format.")
         for word, flag in (("`split`", "--split"), ("sizes", "--split"), ("--images", "--images")):
             if word in text:
-                raise UsageError(f"argument {flag}: {text}") from None
-        raise UsageError(f"argument --data: {text}") from None
+                raise cliargs.UsageError(f"argument {flag}: {text}") from None
+        raise cliargs.UsageError(f"argument --data: {text}") from None
     return splits, chosen
 
 
@@ -313,34 +296,34 @@ def _resolve_preprocess(mode: str, encoder_weights) -> str:
 
 def _check_train_args(args) -> None:
     """Every check of train's flags that needs no keras, before any work starts."""
-    check_output_dir(args.out, "--out")
+    cliargs.check_output_dir(args.out, "--out")
     _check_data_args(args)
     if args.encoder_lr is not None and not args.train_encoder:
-        raise UsageError(f"argument --encoder-lr: needs --train-encoder (the encoder is frozen otherwise), "
-                         f"got --encoder-lr {args.encoder_lr!r}")
+        raise cliargs.UsageError(f"argument --encoder-lr: needs --train-encoder (the encoder is frozen otherwise), "
+                                 f"got --encoder-lr {args.encoder_lr!r}")
     if args.encoder_weights is not None and _published(args.encoder_weights):
         from kerasnets.pretrained.sources import get_pretrained
 
         try:
             entry = get_pretrained(args.encoder_weights)
         except ValueError as err:
-            raise UsageError(f"argument --encoder-weights: {err}") from None
+            raise cliargs.UsageError(f"argument --encoder-weights: {err}") from None
         if entry.model != args.backbone:
-            raise UsageError(f"argument --encoder-weights: {args.encoder_weights!r} are weights for --backbone "
-                             f"{entry.model}, got --backbone {args.backbone}")
+            raise cliargs.UsageError(f"argument --encoder-weights: {args.encoder_weights!r} are weights for --backbone "
+                                     f"{entry.model}, got --backbone {args.backbone}")
     elif args.encoder_weights is not None and not os.path.isfile(args.encoder_weights):
-        raise UsageError(f"argument --encoder-weights: no such file {args.encoder_weights!r}")
+        raise cliargs.UsageError(f"argument --encoder-weights: no such file {args.encoder_weights!r}")
     args.preprocess = _resolve_preprocess(args.preprocess, args.encoder_weights)
     if args.jit_compile == "on" and not args.attention and args.use_cudnn == "on":
-        raise UsageError("argument --jit-compile: 'on' cannot compile the cuDNN GRU/LSTM kernel "
-                         "(--use-cudnn on); pass --use-cudnn off or --attention")
+        raise cliargs.UsageError("argument --jit-compile: 'on' cannot compile the cuDNN GRU/LSTM kernel "
+                                 "(--use-cudnn on); pass --use-cudnn off or --attention")
     if args.group_captions and args.train_encoder:
-        raise UsageError("argument --group-captions: only with a frozen encoder (cached features), "
-                         "not with --train-encoder")
+        raise cliargs.UsageError("argument --group-captions: only with a frozen encoder (cached features), "
+                                 "not with --train-encoder")
     if args.dropout >= 1:
-        raise UsageError(f"argument --dropout: expected a rate in [0, 1), got {args.dropout!r}")
+        raise cliargs.UsageError(f"argument --dropout: expected a rate in [0, 1), got {args.dropout!r}")
     if args.cache_dir.lower() != "none" and not args.train_encoder:
-        check_output_dir(args.cache_dir, "--cache-dir")
+        cliargs.check_output_dir(args.cache_dir, "--cache-dir")
 
 
 def _jit_compile(args) -> bool:
@@ -367,7 +350,7 @@ def cmd_train(args) -> int:
         where = run.position
         print(f"{PROG}: interrupted at epoch {where['epoch']} step {where['step']}; run the same command to resume",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return cliargs.EXIT_INTERRUPTED
     finally:
         run.release()
 
@@ -434,14 +417,14 @@ def _train(args, run, splits) -> int:
 def _check_model(path) -> None:
     """``--model`` must be a finished run folder (named in the message otherwise)."""
     if not str(path).strip():
-        raise UsageError("argument --model: expected the folder written by train, got ''")
+        raise cliargs.UsageError("argument --model: expected the folder written by train, got ''")
     if not os.path.isdir(path):
-        raise UsageError(f"argument --model: no such folder {path!r} (the --out of train)")
+        raise cliargs.UsageError(f"argument --model: no such folder {path!r} (the --out of train)")
     missing = [n for n in ("config.json", "vocab.txt", "encoder.weights.h5", "decoder.weights.h5")
                if not os.path.isfile(os.path.join(path, n))]
     if missing:
         unfinished = os.path.isfile(os.path.join(path, "run.json"))
-        raise UsageError(
+        raise cliargs.UsageError(
             f"argument --model: {path!r} is " + ("an unfinished training run (run the same train command to "
             "finish it)" if unfinished else f"not a folder written by train (missing {', '.join(missing)})")
         )
@@ -451,20 +434,20 @@ def cmd_caption(args) -> int:
     _check_model(args.model)
     for path in args.images:
         if not os.path.isfile(path):
-            raise UsageError(f"argument images: no such image file {path!r}")
+            raise cliargs.UsageError(f"argument images: no such image file {path!r}")
     if args.plots:
-        check_output_dir(args.plots, "--plots")
+        cliargs.check_output_dir(args.plots, "--plots")
     import numpy as np
 
     from apps.captioning.captioner import Captioner
-    from kerasnets.data.captions import CaptionFileError, load_image
+    from kerasnets.data.images import ImageFileError, load_image
 
     captioner = Captioner.load(args.model)
     size = captioner.config.image_size
     try:
-        images = [load_image(p, size) for p in args.images]
-    except CaptionFileError as err:
-        raise UsageError(f"argument images: {err}") from None
+        images = [load_image(p, size=size) for p in args.images]
+    except ImageFileError as err:
+        raise cliargs.UsageError(f"argument images: {err}") from None
 
     decoded = captioner.decode(captioner.features(np.stack(images)), beam_size=args.beam,
                                max_length=args.max_length, length_penalty=args.length_penalty)
@@ -484,9 +467,9 @@ def cmd_evaluate(args) -> int:
     _check_model(args.model)
     _check_data_args(args)
     if args.plots:
-        check_output_dir(args.plots, "--plots")
+        cliargs.check_output_dir(args.plots, "--plots")
     if args.json:
-        check_output_file(args.json, "--json", overwrite=True)
+        cliargs.check_output_file(args.json, "--json", overwrite=True)
     from apps.captioning.captioner import Captioner
     from apps.captioning.metrics import corpus_bleu_scores
 
@@ -494,7 +477,7 @@ def cmd_evaluate(args) -> int:
     splits, data_notes = _splits_from(args, captioner.notes)
     split = dict(zip(("train", "val", "test"), splits))[args.subset]
     if not len(split):
-        raise UsageError(f"argument --subset: the {args.subset} split is empty (--split {data_notes['split']})")
+        raise cliargs.UsageError(f"argument --subset: the {args.subset} split is empty (--split {data_notes['split']})")
     cache = args.cache_dir if args.cache_dir is not None else captioner.notes.get("cache_dir", _DEFAULT_CACHE)
     features = _features(captioner, split, cache, 32, progress=True)
     start = time.perf_counter()
@@ -532,7 +515,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_export(args) -> int:
     _check_model(args.model)
-    check_output_dir(args.out, "--out")
+    cliargs.check_output_dir(args.out, "--out")
     from apps.captioning.captioner import Captioner
     from apps.captioning.export import export_captioner
 
@@ -552,7 +535,7 @@ def _main(argv) -> int:
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (0, 2 usage/input error, 130 interrupted)."""
-    return run_main(_main, argv, prog=PROG)
+    return cliargs.run_main(_main, argv, prog=PROG)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,8 @@ import hashlib
 
 import numpy as np
 
-from kerasnets.data.captions import CaptionDataset, load_captions, load_image, split_by_image
+from kerasnets.data.captions import CaptionDataset, load_captions, split_by_image
+from kerasnets.data.images import load_image, resize_image
 from kerasnets.data.synthetic_captions import make_captioned_scenes
 
 __all__ = ["Split", "load_splits", "parse_split", "SYNTHETIC"]
@@ -44,12 +45,8 @@ class Split:
         image_id = self.ids[k]
         if self.arrays is not None:
             img = self.arrays[image_id]
-            if size is not None and img.shape[:2] != (size, size):
-                from PIL import Image
-
-                img = np.asarray(Image.fromarray(img).resize((size, size), Image.BILINEAR))
-            return img
-        return load_image(self.dataset.path(image_id), size)
+            return img if size is None else resize_image(img, size)
+        return load_image(self.dataset.path(image_id), size=size)
 
     def loader(self, size: int):
         """``load_batch(start, stop)`` for `apps.captioning.model.compute_features`."""

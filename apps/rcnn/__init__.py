@@ -4,7 +4,8 @@ detection and semantic segmentation") built from kerasnets parts.
 ``python -m apps.rcnn propose|train|detect|evaluate`` (see ``--help`` and docs/apps/rcnn.md).
 
 Modules: `proposals` (selective search / sliding windows, parallel, cached),
-`regions` (warping with context padding), `network`
+`regions` (image loading and warping with context padding), `backbone_weights`
+(published ImageNet names or files, and the preprocessing they imply), `network`
 (backbone + fc6/fc7 + (N+1)-way classifier, fine-tuning, features), `svm`
 (per-class linear SVMs, hard negative mining), `bbox_regression`,
 `nms` (TensorFlow NMS), `evaluation` (VOC AP, PR curves,

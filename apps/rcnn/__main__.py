@@ -11,21 +11,8 @@ import os
 import sys
 import time
 
-from kerasnets.cliargs import (
-    HelpFormatter,
-    UsageError,
-    add_jit_compile_argument,
-    builder_option,
-    check_output_dir,
-    check_output_file,
-    finite_float,
-    fraction,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    run_main,
-)
+from apps.rcnn.backbone_weights import close_names, is_published_name, resolve_weights
+from kerasnets import cliargs
 
 __all__ = ["main", "build_parser"]
 
@@ -60,42 +47,34 @@ def _add_proposals(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", choices=("fast", "quality", "sliding"), default="fast",
                    help="selective search fast or quality mode (OpenCV contrib), or sliding windows (default: fast, "
                    "as in the paper)")  # fmt: skip
-    g.add_argument("--max-proposals", type=positive_int, default=2000, help="keep at most N boxes per image (default: 2000)")
-    g.add_argument("--max-side", type=positive_int, default=500,
+    g.add_argument("--max-proposals", type=cliargs.positive_int, default=2000, help="keep at most N boxes per image (default: 2000)")
+    g.add_argument("--max-side", type=cliargs.positive_int, default=500,
                    help="down-scale images to this longer side before proposing and warping (default: 500)")  # fmt: skip
-    g.add_argument("--min-size", type=positive_int, default=12,
+    g.add_argument("--min-size", type=cliargs.positive_int, default=12,
                    help="drop proposals narrower or lower than this many pixels at --max-side scale (default: 12)")  # fmt: skip
     g.add_argument("--window-scales", type=_window_fraction, nargs="+", default=[0.2, 0.3, 0.45, 0.65, 0.9], metavar="F",
                    help="sliding windows: window sides as fractions (0, 1] of the shorter image side")  # fmt: skip
-    g.add_argument("--window-aspects", type=positive_float, nargs="+", default=[0.5, 1.0, 2.0], metavar="R",
+    g.add_argument("--window-aspects", type=cliargs.positive_float, nargs="+", default=[0.5, 1.0, 2.0], metavar="R",
                    help="sliding windows: width/height ratios")  # fmt: skip
     g.add_argument("--window-stride", type=_window_fraction, default=0.25,
                    help="sliding windows: step as a fraction of the window side (default: 0.25)")  # fmt: skip
     g.add_argument("--cache-dir", default=os.path.join("runs", "rcnn_cache"),
                    help="proposal cache folder, keyed by image content hash + settings (default: runs/rcnn_cache)")  # fmt: skip
     g.add_argument("--no-cache", action="store_true", help="do not read or write the proposal cache")
-    g.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+    g.add_argument("--workers", type=cliargs.positive_int, default=os.cpu_count() or 1,
                    help="processes computing proposals in parallel across images (default: the CPU count)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``python -m apps.rcnn``."""
-    parser = argparse.ArgumentParser(
+    parser = cliargs.ArgumentParser(
         prog="python -m apps.rcnn",
         description="R-CNN (Girshick et al. 2014): selective-search proposals -> warped regions -> CNN features "
         "(a kerasnets backbone fine-tuned as an (N+1)-way classifier) -> per-class linear SVMs with hard negative "
         "mining -> optional box regression -> per-class NMS; evaluated with PASCAL VOC AP@0.5.",
         epilog=_EPILOG,
-        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{propose,train,detect,evaluate}")
-    _sub_add = sub.add_parser
-
-    def add_parser(name, **kwargs):
-        return _sub_add(name, formatter_class=HelpFormatter, **kwargs)
-
-    sub.add_parser = add_parser
-
     p = sub.add_parser("propose", help="compute and cache region proposals (in parallel, with a progress bar)",
                        description="Compute region proposals of every image, in parallel, into the cache; with "
                        "annotations, report the proposals' recall of the ground-truth boxes at IoU 0.5 and 0.7.")  # fmt: skip
@@ -120,43 +99,50 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--backbone", default="alexnet",
                    help="a kerasnets model name (kerasnets.list_models()), built with include_top=False "
                    "(default: alexnet, as in the paper; vgg16 is the stronger choice)")  # fmt: skip
-    g.add_argument("--backbone-option", type=builder_option, action="append", default=[], metavar="KEY=VALUE",
+    g.add_argument("--backbone-option", type=cliargs.builder_option, action="append", default=[], metavar="KEY=VALUE",
                    help="extra backbone builder argument, VALUE as JSON; repeatable (e.g. lrn=false, towers=1)")  # fmt: skip
-    g.add_argument("--input-size", type=positive_int, default=64,
+    g.add_argument("--input-size", type=cliargs.positive_int, default=64,
                    help="side of the warped region fed to the CNN (default: 64, the CPU recipe; the paper: 227, "
                    "kerasnets.alexnet: 224)")  # fmt: skip
-    g.add_argument("--fc-width", type=positive_int, default=512, help="units of fc6 and fc7 (default: 512; the paper: 4096)")
-    g.add_argument("--context-padding", type=non_negative_float, default=None, metavar="P",
+    g.add_argument("--fc-width", type=cliargs.positive_int, default=512, help="units of fc6 and fc7 (default: 512; the paper: 4096)")
+    g.add_argument("--context-padding", type=cliargs.non_negative_float, default=None, metavar="P",
                    help="context pixels around each box in the warped frame (default: 16 * input-size / 227, the "
                    "paper's p=16 at 227)")  # fmt: skip
-    g.add_argument("--preprocess", choices=("scale", "caffe"), default="scale",
-                   help="input scaling: 'scale' = RGB in [-1, 1]; 'caffe' = BGR minus the ImageNet mean (for weights "
-                   "from keras.applications VGG16/VGG19) (default: scale)")  # fmt: skip
-    g.add_argument("--weights", metavar="FILE",
-                   help="backbone weights (.weights.h5) of the same model built with include_top=False, e.g. saved "
-                   "from keras.applications.VGG16(include_top=False) for --backbone vgg16")  # fmt: skip
+    g.add_argument("--preprocess", choices=("auto", "scale", "caffe", "torch"), default="auto",
+                   help="input scaling: auto = what published --weights expect (torch for timm/torchvision), "
+                   "else scale; scale = RGB in [-1, 1]; caffe = BGR minus the ImageNet mean (for .weights.h5 files "
+                   "from keras.applications VGG16/VGG19); torch = ImageNet mean/std (default: auto)")  # fmt: skip
+    g.add_argument("--weights", metavar="NAME|FILE",
+                   help="backbone ImageNet weights: a published name for --backbone (e.g. --backbone resnet50 "
+                   "--weights timm/resnet50.tv_in1k; torchvision/NAME files need PyTorch; `kerasnets list "
+                   "--pretrained`; downloaded once, then cached; it selects the builder options and, with "
+                   "--preprocess auto, the preprocessing), a .safetensors/.pth file, or a .weights.h5 file of the "
+                   "backbone built with include_top=False, e.g. saved from keras.applications.VGG16(include_top=False) "
+                   "(give --preprocess caffe); if not given: random initialisation")  # fmt: skip
     _add_jit_compile(g)
     g = t.add_argument_group("fine-tuning ((N+1)-way classifier on warped regions)")
-    g.add_argument("--finetune-steps", type=non_negative_int, default=1500,
+    g.add_argument("--finetune-steps", type=cliargs.non_negative_int, default=1500,
                    help="mini-batches of fine-tuning (0: none) (default: 1500)")  # fmt: skip
-    g.add_argument("--learning-rate", type=positive_float, default=1e-3, help="initial learning rate, cosine decay (default: 0.001)")
+    g.add_argument("--learning-rate", type=cliargs.positive_float, default=1e-3,
+                   help="initial learning rate, cosine decay (default: 0.001)")  # fmt: skip
     g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
                    help="adam (AdamW; trains from scratch) or sgd (the paper's SGD, momentum 0.9) (default: adam)")  # fmt: skip
-    g.add_argument("--batch-positives", type=positive_int, default=32, help="regions with IoU >= 0.5 per batch (default: 32)")
-    g.add_argument("--batch-negatives", type=positive_int, default=96, help="background regions per batch (default: 96)")
+    g.add_argument("--batch-positives", type=cliargs.positive_int, default=32, help="regions with IoU >= 0.5 per batch (default: 32)")
+    g.add_argument("--batch-negatives", type=cliargs.positive_int, default=96, help="background regions per batch (default: 96)")
     g.add_argument("--no-augment", action="store_true", help="no box jitter, mirroring or colour changes while fine-tuning")
     g = t.add_argument_group("SVMs and box regression")
-    g.add_argument("--svm-c", type=positive_float, default=1e-3, help="LinearSVC C, features scaled to mean norm 20 (default: 0.001)")
-    g.add_argument("--svm-positive-weight", type=positive_float, default=2.0, help="class weight of positives (default: 2)")
-    g.add_argument("--mining-rounds", type=non_negative_int, default=3,
+    g.add_argument("--svm-c", type=cliargs.positive_float, default=1e-3,
+                   help="LinearSVC C, features scaled to mean norm 20 (default: 0.001)")  # fmt: skip
+    g.add_argument("--svm-positive-weight", type=cliargs.positive_float, default=2.0, help="class weight of positives (default: 2)")
+    g.add_argument("--mining-rounds", type=cliargs.non_negative_int, default=3,
                    help="hard negative mining rounds after the first training (default: 3)")  # fmt: skip
-    g.add_argument("--svm-initial-negatives", type=positive_int, default=2000,
+    g.add_argument("--svm-initial-negatives", type=cliargs.positive_int, default=2000,
                    help="random negatives of the first SVM training (default: 2000)")  # fmt: skip
-    g.add_argument("--negatives-per-image", type=non_negative_int, default=200,
+    g.add_argument("--negatives-per-image", type=cliargs.non_negative_int, default=200,
                    help="proposals with IoU < 0.5 sampled per training image into the SVM negative pool (default: 200)")  # fmt: skip
     g.add_argument("--no-bbox-regression", action="store_true", help="do not train the class-specific box regressors")
-    g.add_argument("--bbox-alpha", type=positive_float, default=1000.0, help="ridge penalty of box regression (default: 1000)")
-    t.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
+    g.add_argument("--bbox-alpha", type=cliargs.positive_float, default=1000.0, help="ridge penalty of box regression (default: 1000)")
+    t.add_argument("--seed", type=cliargs.non_negative_int, default=0, help="random seed (default: 0)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
     d = sub.add_parser("detect", help="detect objects in image files and draw them",
@@ -165,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("image_files", nargs="+", metavar="IMAGE", help="image files")
     _add_detect_flags(d)
     d.add_argument("--output", metavar="DIR", help="write a picture with labelled boxes per image here")
-    d.add_argument("--max-boxes", type=positive_int, default=5,
+    d.add_argument("--max-boxes", type=cliargs.positive_int, default=5,
                    help="pictures: draw the N highest-scoring detections above --score-threshold (default: 5)")  # fmt: skip
 
     e = sub.add_parser("evaluate", help="VOC AP@0.5 (11-point and all-point), PR curves, detection pictures",
@@ -173,13 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(e)
     _add_detect_flags(e)
     e.add_argument("--output", metavar="DIR", help="write report.json, pr_curves.png and detections/ here")
-    e.add_argument("--max-pictures", type=non_negative_int, default=8, help="detection pictures to draw (default: 8)")
-    e.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, help="proposal processes (default: CPU count)")
+    e.add_argument("--max-pictures", type=cliargs.non_negative_int, default=8, help="detection pictures to draw (default: 8)")
+    e.add_argument("--workers", type=cliargs.positive_int, default=os.cpu_count() or 1, help="proposal processes (default: CPU count)")
     return parser
 
 
 def _window_fraction(text: str) -> float:
-    value = positive_float(text)
+    value = cliargs.positive_float(text)
     if value > 1:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
     return value
@@ -194,16 +180,16 @@ class _DeprecatedXla(argparse.Action):
 
 
 def _add_jit_compile(p) -> None:
-    add_jit_compile_argument(p, help="XLA compilation of the network: auto (off with TensorFlow on CPU, where oneDNN "
-                             "measured faster; on with JAX or a GPU), on, off")  # fmt: skip
+    cliargs.add_jit_compile_argument(p, help="XLA compilation of the network: auto (off with TensorFlow on CPU, where oneDNN "
+                                     "measured faster; on with JAX or a GPU), on, off")  # fmt: skip
     p.add_argument("--xla", nargs=0, action=_DeprecatedXla, help="deprecated alias of --jit-compile on")
 
 
 def _add_detect_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="DIR", help="model folder written by `train`")
-    p.add_argument("--score-threshold", type=finite_float, default=-1.0,
+    p.add_argument("--score-threshold", type=cliargs.finite_float, default=-1.0,
                    help="keep detections with SVM score above this (default: -1, the SVM margin)")  # fmt: skip
-    p.add_argument("--nms-iou", type=fraction, default=0.3, help="per-class NMS IoU threshold (default: 0.3, as R-CNN)")
+    p.add_argument("--nms-iou", type=cliargs.fraction, default=0.3, help="per-class NMS IoU threshold (default: 0.3, as R-CNN)")
     p.add_argument("--no-bbox-regression", action="store_true", help="do not apply the model's box regressors")
     p.add_argument("--cache-dir", default=os.path.join("runs", "rcnn_cache"), help="proposal cache folder (default: runs/rcnn_cache)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the proposal cache")
@@ -216,22 +202,34 @@ def _check_inputs(args) -> None:
                              ("--images", "images", "dir"), ("--split", "split", "file"),
                              ("--model", "model", "dir"), ("--weights", "weights", "file")):  # fmt: skip
         value = getattr(args, dest, None)
-        if value is None:
+        if value is None or (dest == "weights" and is_published_name(value)):  # a name: _check_weights
             continue
         if not str(value).strip():
-            raise UsageError(f"argument {flag}: expected a {'folder' if kind == 'dir' else 'file'} path, got {value!r}")
+            raise cliargs.UsageError(f"argument {flag}: expected a {'folder' if kind == 'dir' else 'file'} path, got {value!r}")
         if kind == "dir" and not os.path.isdir(value):
             what = "is a file, not a folder" if os.path.exists(value) else "does not exist"
-            raise UsageError(f"argument {flag}: folder {value!r} {what}")
+            raise cliargs.UsageError(f"argument {flag}: folder {value!r} {what}")
         if kind == "file" and not os.path.isfile(value):
             what = "is a folder, not a file" if os.path.isdir(value) else "does not exist"
-            raise UsageError(f"argument {flag}: file {value!r} {what}")
+            close = close_names(value) if dest == "weights" else []
+            hint = f"; published weights names close to it: {', '.join(close)}" if close else ""
+            raise cliargs.UsageError(f"argument {flag}: file {value!r} {what}{hint}")
     if getattr(args, "model", None) is not None and not os.path.isfile(os.path.join(args.model, "config.json")):
-        raise UsageError(f"argument --model: {args.model!r} is not a model folder written by "
-                         "`python -m apps.rcnn train` (no config.json)")  # fmt: skip
+        raise cliargs.UsageError(f"argument --model: {args.model!r} is not a model folder written by "
+                                 "`python -m apps.rcnn train` (no config.json)")  # fmt: skip
     for path in getattr(args, "image_files", None) or ():
         if not os.path.isfile(path):
-            raise UsageError(f"argument IMAGE: file {path!r} does not exist")
+            raise cliargs.UsageError(f"argument IMAGE: file {path!r} does not exist")
+
+
+def _check_weights(args) -> None:
+    """``--weights NAME`` is a published name for ``--backbone``; ``--preprocess auto`` resolved; no keras needed."""
+    try:
+        options, args.preprocess = resolve_weights(args.backbone, args.weights, dict(args.backbone_option),
+                                                   args.preprocess)  # fmt: skip
+    except ValueError as err:
+        raise cliargs.UsageError(f"argument --weights: {err}") from None
+    args.backbone_option = list(options.items())
 
 
 def _load_annotations(args, classes=None):
@@ -250,8 +248,8 @@ def _load_annotations(args, classes=None):
             anns = load_voc_dataset(args.annotations, image_dir=args.images, split=args.split, classes=classes,
                                     strict=args.strict)  # fmt: skip
     if not anns:
-        raise UsageError(f"argument {'--coco' if args.coco else '--annotations'}: no annotated images"
-                         f"{' in the --split' if args.split else ''}")  # fmt: skip
+        raise cliargs.UsageError(f"argument {'--coco' if args.coco else '--annotations'}: no annotated images"
+                                 f"{' in the --split' if args.split else ''}")  # fmt: skip
     return anns
 
 
@@ -277,7 +275,7 @@ def _cmd_propose(args) -> int:
     import numpy as np
 
     if args.output is not None:
-        check_output_file(args.output, "--output")
+        cliargs.check_output_file(args.output, "--output")
     from apps.rcnn.boxes import iou
     from apps.rcnn.proposals import compute_proposals
 
@@ -288,7 +286,7 @@ def _cmd_propose(args) -> int:
     elif args.image_files:
         paths = args.image_files
     else:
-        raise UsageError("propose: give --annotations DIR, --coco FILE or IMAGE files")
+        raise cliargs.UsageError("propose: give --annotations DIR, --coco FILE or IMAGE files")
     config = _proposal_config(args)
     t0 = time.perf_counter()
     boxes = compute_proposals(paths, config, cache_dir=None if args.no_cache else args.cache_dir, workers=args.workers)
@@ -312,45 +310,38 @@ def _jit(args) -> bool:
     return bool(resolve_jit_compile(args.jit_compile))
 
 
+# `train` flags whose value is the TrainConfig field of the same name, unchanged.
+_TRAIN_FLAGS_AS_IS = (
+    "backbone", "input_size", "fc_width", "context_padding", "preprocess", "finetune_steps", "learning_rate",
+    "optimizer", "batch_positives", "batch_negatives", "svm_c", "svm_positive_weight", "mining_rounds",
+    "svm_initial_negatives", "negatives_per_image", "bbox_alpha", "seed",
+)  # fmt: skip
+
+
 def _cmd_train(args) -> int:
     from apps.rcnn.network import FinetuneInterrupted
     from apps.rcnn.pipeline import TrainConfig, train
     from kerasnets.data.voc import class_names
 
-    check_output_dir(args.output, "--output")
+    cliargs.check_output_dir(args.output, "--output")
     if args.context_padding is not None and not args.context_padding < args.input_size / 2:
-        raise UsageError(f"argument --context-padding: expected a number in [0, --input-size / 2 = "
-                         f"{args.input_size / 2:g}), got {args.context_padding!r}")  # fmt: skip
+        raise cliargs.UsageError(f"argument --context-padding: expected a number in [0, --input-size / 2 = "
+                                 f"{args.input_size / 2:g}), got {args.context_padding!r}")  # fmt: skip
+    _check_weights(args)
     anns = _load_annotations(args, classes=args.classes)
     classes = tuple(args.classes) if args.classes else tuple(class_names(anns))
     if not classes:
-        raise UsageError(f"argument {'--coco' if args.coco else '--annotations'}: the training annotations hold no "
-                         f"objects ({len(anns)} image(s), {_skipped(anns)} skipped degenerate box(es)); nothing to train")  # fmt: skip
+        raise cliargs.UsageError(f"argument {'--coco' if args.coco else '--annotations'}: the training annotations hold no "
+                                 f"objects ({len(anns)} image(s), {_skipped(anns)} skipped degenerate box(es)); nothing to train")  # fmt: skip
     config = TrainConfig(
         classes=classes,
-        backbone=args.backbone,
         backbone_options=dict(args.backbone_option),
-        input_size=args.input_size,
-        fc_width=args.fc_width,
-        context_padding=args.context_padding,
-        preprocess=args.preprocess,
-        weights=os.path.abspath(args.weights) if args.weights else None,
+        weights=args.weights if not args.weights or is_published_name(args.weights) else os.path.abspath(args.weights),
         proposals=_proposal_config(args),
-        finetune_steps=args.finetune_steps,
-        learning_rate=args.learning_rate,
-        optimizer=args.optimizer,
-        batch_positives=args.batch_positives,
-        batch_negatives=args.batch_negatives,
         augment=not args.no_augment,
-        svm_c=args.svm_c,
-        svm_positive_weight=args.svm_positive_weight,
-        mining_rounds=args.mining_rounds,
-        svm_initial_negatives=args.svm_initial_negatives,
-        negatives_per_image=args.negatives_per_image,
         bbox_regression=not args.no_bbox_regression,
-        bbox_alpha=args.bbox_alpha,
         xla=_jit(args),
-        seed=args.seed,
+        **{name: getattr(args, name) for name in _TRAIN_FLAGS_AS_IS},
     )
     try:
         summary = train(anns, config, args.output, cache_dir=None if args.no_cache else args.cache_dir,
@@ -376,7 +367,7 @@ def _cmd_detect(args) -> int:
     from apps.rcnn.regions import load_image
 
     if args.output is not None:
-        check_output_dir(args.output, "--output")
+        cliargs.check_output_dir(args.output, "--output")
     det = Detector(args.model, xla=_jit(args))
     # The next image's proposals are computed while this one's features are extracted.
     for path, d, timing in det.detect_many(args.image_files, cache_dir=None if args.no_cache else args.cache_dir,
@@ -402,7 +393,7 @@ def _cmd_evaluate(args) -> int:
     from apps.rcnn.pipeline import Detector, evaluate
 
     if args.output is not None:
-        check_output_dir(args.output, "--output")
+        cliargs.check_output_dir(args.output, "--output")
     anns = _load_annotations(args)
     det = Detector(args.model, xla=_jit(args))
     report = evaluate(det, anns, output_dir=args.output, cache_dir=None if args.no_cache else args.cache_dir,
@@ -427,7 +418,7 @@ def _main(argv) -> int:
 
 def main(argv=None) -> int:
     """Entry point of ``python -m apps.rcnn``: exit status 0, 2 for a usage or input error, 130 interrupted."""
-    return run_main(_main, argv, prog="python -m apps.rcnn")
+    return cliargs.run_main(_main, argv, prog="python -m apps.rcnn")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ Here the backbone is any registered kerasnets model built with ``include_top=Fal
 the chosen square input size (``kerasnets.alexnet`` by default, as in the paper;
 ``vgg16`` is the stronger choice), followed by ``fc6`` and ``fc7`` of ``fc_width`` units
 (4096 in the paper) with ReLU and dropout, and ``cls_score`` with N+1 softmax outputs.
-The feature of a region is fc7's activation. No ImageNet weights exist here, so the
-network is trained from scratch on the task's own warped regions (see docs/apps/rcnn.md
-for the recipe); ``weights`` loads a backbone file a user has (for example saved from
-``keras.applications.VGG16(include_top=False)``).
+The feature of a region is fc7's activation. By default the network is trained from
+scratch on the task's own warped regions (see docs/apps/rcnn.md for the recipe);
+``weights`` starts the backbone from published ImageNet weights (``timm/resnet50.tv_in1k``,
+``torchvision/vgg16``: the names ``kerasnets.<builder>(weights=...)`` takes) or a file a user
+has (for example saved from ``keras.applications.VGG16(include_top=False)``); see
+`apps.rcnn.backbone_weights`.
 
 Everything here is Keras 3 (``keras.layers``/``keras.ops``), so it runs under any backend.
 """
@@ -27,28 +29,31 @@ import keras
 import numpy as np
 from keras import layers
 
+from apps.rcnn.backbone_weights import PREPROCESS
+
 __all__ = [
     "build_network", "feature_model", "preprocess", "extract_features", "extract_features_stream", "RegionBatches",
     "finetune",
     "FinetuneInterrupted", "PREPROCESS",
 ]  # fmt: skip
 
-PREPROCESS = ("scale", "caffe")
-_CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+# One unit of the [-1, 1] scale (127.5 grey levels) in each mode's units: the brightness
+# augmentation shifts every mode by the same amount of light.
+_UNIT = {"scale": 1.0, "caffe": 127.5, "torch": 0.5 / np.array([0.229, 0.224, 0.225], np.float32)}
 
 
 def preprocess(patches: np.ndarray, mode: str = "scale") -> np.ndarray:
-    """Network input from uint8 RGB patches.
+    """Network input from uint8 RGB patches: `kerasnets.preprocess_input` in the mode ``mode`` names.
 
     ``"scale"``: RGB in [-1, 1] (training from scratch). ``"caffe"``: BGR minus the ImageNet
-    mean, as ``keras.applications.vgg16.preprocess_input`` (for VGG weights from Keras).
+    mean, as ``keras.applications.vgg16.preprocess_input`` (VGG weights from Keras).
+    ``"torch"``: ImageNet mean/std (the torchvision and timm weights, ``--weights timm/...``).
     """
-    x = patches.astype(np.float32)
-    if mode == "scale":
-        return x / 127.5 - 1.0
-    if mode == "caffe":
-        return x[..., ::-1] - _CAFFE_MEAN_BGR
-    raise ValueError(f"`preprocess` must be one of 'scale', 'caffe'. Received: preprocess={mode!r}")
+    from kerasnets.preprocessing import preprocess_input
+
+    if mode not in PREPROCESS:
+        raise ValueError(f"`preprocess` must be one of {', '.join(map(repr, PREPROCESS))}. Received: preprocess={mode!r}")
+    return preprocess_input(np.asarray(patches, np.float32), PREPROCESS[mode], data_format="channels_last")
 
 
 def build_network(
@@ -69,8 +74,10 @@ def build_network(
         input_size: side of the square warped region (the paper: 227).
         fc_width: units of fc6 and fc7 (the paper: 4096).
         dropout: dropout after fc6 and fc7 (the paper: 0.5).
-        weights: optional ``.weights.h5`` file of the backbone built with
-            ``include_top=False`` (e.g. saved from ``keras.applications.VGG16(include_top=False)``).
+        weights: optional backbone weights: a published name (``timm/resnet50.tv_in1k``; pass
+            the builder options it implies, see `apps.rcnn.backbone_weights.resolve_weights`),
+            or a file of the backbone built with ``include_top=False`` (``.weights.h5``, e.g.
+            saved from ``keras.applications.VGG16(include_top=False)``, or ``.safetensors``/``.pth``).
         backbone_options: extra keyword arguments of the backbone builder
             (``{"lrn": False}``, ``{"towers": 1}``, ``{"activation": "leaky_relu"}``).
 
@@ -278,9 +285,8 @@ class RegionBatches:
             )  # fmt: skip
         x = preprocess(patches, self.preprocess_mode)
         if self.augment:
-            scale = 1.0 if self.preprocess_mode == "scale" else 127.5
             x *= contrast
-            x += shift * scale
+            x += shift * _UNIT[self.preprocess_mode]
         return x, self.labels[idx]
 
     def __getitem__(self, step):

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from apps.rcnn.backbone_weights import resolve_weights
 from apps.rcnn.boxes import iou
 from apps.rcnn.evaluation import Detections, draw_detections, evaluate_detections, plot_pr_curves
 from apps.rcnn.proposals import ProposalConfig, compute_proposals, proposals_for_image
@@ -50,8 +51,11 @@ class TrainConfig:
         input_size: warped region side.
         fc_width: units of fc6/fc7.
         context_padding: context pixels in the warped frame (None: 16/227 of input_size).
-        preprocess: ``"scale"`` or ``"caffe"`` (see `apps.rcnn.network.preprocess`).
-        weights: optional backbone weights file (include_top=False).
+        preprocess: ``"scale"``, ``"caffe"`` or ``"torch"`` (see `apps.rcnn.network.preprocess`);
+            ``"auto"`` (the default) becomes the one published ``weights`` name, else ``"scale"``.
+        weights: optional backbone weights: a published ImageNet name (``timm/resnet50.tv_in1k``,
+            whose builder options are merged into ``backbone_options``) or a file of the backbone
+            built with include_top=False (see `apps.rcnn.backbone_weights`).
         proposals: the `ProposalConfig`.
         finetune_steps: fine-tuning mini-batches (0: skip fine-tuning, use the network as built).
         learning_rate, optimizer: fine-tuning optimiser.
@@ -73,7 +77,7 @@ class TrainConfig:
     input_size: int = 64
     fc_width: int = 512
     context_padding: float | None = None
-    preprocess: str = "scale"
+    preprocess: str = "auto"
     weights: str | None = None
     proposals: ProposalConfig = ProposalConfig()
     finetune_steps: int = 1500
@@ -94,6 +98,11 @@ class TrainConfig:
     feature_batch: int = 256
     xla: bool = False
     seed: int = 0
+
+    def __post_init__(self):
+        options, mode = resolve_weights(self.backbone, self.weights, self.backbone_options, self.preprocess)
+        object.__setattr__(self, "backbone_options", options)
+        object.__setattr__(self, "preprocess", mode)
 
     @property
     def padding(self) -> float:
@@ -319,6 +328,10 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
     keras.utils.set_random_seed(config.seed)
     timings = {}
     rng = np.random.default_rng(config.seed)
+    # First: a weights download that fails (offline, no cached file) stops the run before any work.
+    network = build_network(config.backbone, num_classes=len(classes), input_size=config.input_size,
+                            fc_width=config.fc_width, weights=config.weights,
+                            backbone_options=config.backbone_options)  # fmt: skip
 
     t0 = time.perf_counter()
     paths = [a.image_path for a in annotations]
@@ -345,9 +358,6 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
         lab = np.where(best >= config.positive_iou, gc[arg] + 1 if len(g) else 0, 0)
         ft_boxes.append(np.concatenate([g, p]))
         ft_labels.append(np.concatenate([gc + 1, lab]))
-    network = build_network(config.backbone, num_classes=len(classes), input_size=config.input_size,
-                            fc_width=config.fc_width, weights=config.weights,
-                            backbone_options=config.backbone_options)  # fmt: skip
     history = {}
     t0 = time.perf_counter()
     if config.finetune_steps > 0:
@@ -621,16 +631,16 @@ def evaluate(
     output_dir: str | None = None,
     cache_dir: str | None = None,
     workers: int | None = None,
-    score_threshold: float = -1.0,
-    nms_iou: float = 0.3,
-    bbox_regression: bool = True,
     max_pictures: int = 8,
     verbose: bool = True,
+    **detect_options,
 ) -> dict:
     """Detect on every annotated image and compute VOC AP@0.5 (11-point and all-point).
 
     With ``output_dir``: ``report.json``, ``pr_curves.png`` and up to ``max_pictures``
     detection pictures (``detections/<id>.jpg``, GT in white) are written there.
+    ``detect_options`` (``score_threshold``, ``nms_iou``, ``max_per_class``,
+    ``bbox_regression``) are passed to `Detector.detect` for every image.
 
     Degenerate boxes the reader skipped (``ImageAnnotation.skipped``) are not ground truth;
     their number is reported as ``skipped_boxes``.
@@ -638,6 +648,9 @@ def evaluate(
     Returns:
         ``{"map_11point", "map_all_point", "per_class": {name: {...}}, "skipped_boxes", ...}``.
     """
+    import inspect
+
+    inspect.signature(detector.detect).bind("", **detect_options)  # a wrong option fails before any work
     classes = detector.classes
     index = {c: i for i, c in enumerate(classes)}
     proposals = compute_proposals([a.image_path for a in annotations], detector.config.proposals, cache_dir=cache_dir,
@@ -648,8 +661,7 @@ def evaluate(
             if o.name not in index:
                 raise ValueError(f"The model does not know class {o.name!r} of {a.source or a.image_path!r}. "
                                  f"Received: classes={classes!r}")  # fmt: skip
-        d, t = detector.detect(a.image_path, proposals=p, score_threshold=score_threshold, nms_iou=nms_iou,
-                               bbox_regression=bbox_regression)  # fmt: skip
+        d, t = detector.detect(a.image_path, proposals=p, **detect_options)
         dets.append(d)
         timings.append(t)
         gtb.append(a.boxes)
@@ -675,9 +687,9 @@ def evaluate(
         os.makedirs(output_dir, exist_ok=True)
         plot_pr_curves(result["classes"], os.path.join(output_dir, "pr_curves.png"))
         for a, d in list(zip(annotations, dets))[:max_pictures]:
-            img, _ = load_image(a.image_path)
+            img, _ = load_image(a.image_path)  # d: only detections above the score threshold (NMS dropped the rest)
             draw_detections(img, d, classes, os.path.join(output_dir, "detections", os.path.basename(a.image_path)),
-                            gt_boxes=a.boxes, min_score=score_threshold, max_boxes=3)  # fmt: skip
+                            gt_boxes=a.boxes, max_boxes=3)  # fmt: skip
         with open(os.path.join(output_dir, "report.json"), "w") as f:
             json.dump(report, f, indent=2)
     report["results"] = result

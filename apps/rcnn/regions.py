@@ -10,19 +10,20 @@ box, done by ``cv2.warpAffine`` (bilinear), so only the output pixels are comput
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 __all__ = ["load_image", "context_padding_for", "warp_regions", "jitter_boxes"]
 
 
 def load_image(path: str, max_side: int | None = None) -> tuple[np.ndarray, float]:
-    """Read an image as RGB uint8, optionally down-scaled so that its longer side is ``max_side``.
+    """Read an image as RGB uint8 at R-CNN's working scale: its longer side at most ``max_side``.
+
+    `kerasnets.data.images.load_image` (OpenCV's decoder, EXIF orientation applied) and
+    `kerasnets.data.images.shrink_to_max_side` (area interpolation).
 
     Args:
-        path: an image file (any format OpenCV reads; grey images become 3-channel).
-        max_side: when given and the image is larger, it is resized (area interpolation).
+        path: an image file (grey images become 3-channel).
+        max_side: when given and the image is larger, it is shrunk to this longer side.
 
     Returns:
         ``(image, scale)``: the ``(h, w, 3)`` RGB array and the factor applied to the
@@ -30,21 +31,11 @@ def load_image(path: str, max_side: int | None = None) -> tuple[np.ndarray, floa
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a readable image.
+        kerasnets.data.images.ImageFileError: (a ``ValueError``) the file is not a readable image.
     """
-    import cv2
+    from kerasnets.data import images
 
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"`image` must name an existing image file. Received: image={path!r}")
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"`image` must be a readable image file (JPEG, PNG, ...). Received: image={path!r}")
-    scale = 1.0
-    if max_side is not None and max(bgr.shape[:2]) > max_side:
-        scale = max_side / max(bgr.shape[:2])
-        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
-        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(bgr[..., ::-1]), scale
+    return images.shrink_to_max_side(images.load_image(path), max_side)
 
 
 def context_padding_for(input_size: int, padding: float | None = None) -> float:

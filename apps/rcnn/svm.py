@@ -112,12 +112,9 @@ def train_svms(
     gt_class: np.ndarray,
     overlaps: np.ndarray,
     *,
-    C: float = 1e-3,
-    positive_weight: float = 2.0,
-    rounds: int = 3,
-    initial_negatives: int = 2000,
     negative_iou: float = 0.3,
     seed: int = 0,
+    **svm_options,
 ) -> SVMResult:
     """Train one SVM per class.
 
@@ -125,8 +122,10 @@ def train_svms(
         features: ``(n, d)`` scaled features of all training regions.
         gt_class: ``(n,)`` class index of ground-truth regions, -1 for proposals.
         overlaps: ``(n, num_classes)`` each region's max IoU with the boxes of each class.
-        C, positive_weight, rounds, initial_negatives, seed: see `train_class_svm`.
         negative_iou: regions below this IoU with every box of the class are negatives.
+        seed: class ``c``'s SVM gets ``seed + c``.
+        **svm_options: the other keyword arguments of `train_class_svm` (``C``,
+            ``positive_weight``, ``rounds``, ...), the same for every class.
 
     Returns:
         An `SVMResult`.
@@ -138,10 +137,7 @@ def train_svms(
     for c in range(num_classes):
         pos = features[gt_class == c]
         neg = features[overlaps[:, c] < negative_iou]
-        w, b, f, u = train_class_svm(
-            pos, neg, C=C, positive_weight=positive_weight, rounds=rounds,
-            initial_negatives=initial_negatives, seed=seed + c,
-        )  # fmt: skip
+        w, b, f, u = train_class_svm(pos, neg, seed=seed + c, **svm_options)
         weights[c], biases[c] = w, b
         fps.append(f)
         used.append(u)

@@ -8,3 +8,4 @@ from kerasnets.data.mnist import CLASS_NAMES, Dataset, DatasetNotFoundError, loa
 from kerasnets.data.captions import CaptionDataset, CaptionFileError, load_captions, split_by_image
 from kerasnets.data.voc import AnnotationError, ImageAnnotation, ObjectAnnotation, load_voc_dataset, read_coco_json, read_voc_xml
 from kerasnets.data.image_folder import ImageFolderError, load_image_folder
+from kerasnets.data.images import ImageFileError, load_image

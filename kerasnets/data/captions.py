@@ -19,7 +19,8 @@ file that does not exist raises `CaptionFileError` naming the file, line and ite
 Nothing is skipped silently.
 
 `split_by_image` makes a fixed train/val/test split by image (all captions of an image
-stay together), and `load_image` reads and resizes one image with Pillow.
+stay together). `load_image` is `kerasnets.data.images.load_image` with a positional
+``size``, raising `CaptionFileError` for an unreadable image (kept for its callers).
 
 Examples:
     >>> import os, tempfile
@@ -352,20 +353,17 @@ def split_by_image(dataset: CaptionDataset, sizes=(800, 100, 100), *, seed: int 
 def load_image(path: str, size: int | tuple | None = None) -> np.ndarray:
     """Read an image as ``(h, w, 3)`` uint8 RGB, optionally resized (bilinear) to ``size``.
 
+    `kerasnets.data.images.load_image` (``load_image(path, size=size)``), the loader of both
+    apps; only the error type differs.
+
     Raises:
         FileNotFoundError: no such file (names it).
         CaptionFileError: the file is not a readable image (names it).
     """
-    from PIL import Image, UnidentifiedImageError
+    from kerasnets.data.images import ImageFileError
+    from kerasnets.data.images import load_image as load
 
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Image file not found. Received: path={path!r}")
     try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            if size is not None:
-                hw = (size, size) if isinstance(size, int) else tuple(size)
-                img = img.resize((hw[1], hw[0]), Image.BILINEAR)
-            return np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as err:
-        raise CaptionFileError(f"Cannot decode image ({err}). Received: path={path!r}") from None
+        return load(path, size=size)
+    except ImageFileError as err:
+        raise CaptionFileError(str(err)) from None

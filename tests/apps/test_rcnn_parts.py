@@ -1,5 +1,5 @@
 """R-CNN parts: IoU and box regression maths, NMS, VOC AP, warping, proposals and cache,
-SVM hard negative mining, the backbone weights path, the CLI's --help."""
+SVM hard negative mining, the backbone weights path (files and published names), the CLI's --help."""
 
 import os
 
@@ -228,6 +228,56 @@ def test_backbone_weights_from_keras_applications(tmp_path):
     np.testing.assert_allclose(pool5.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="first mismatching layer"):
         build_network("vgg11", num_classes=2, input_size=32, weights=path)
+
+
+@pytest.mark.parametrize(
+    "backbone, weights, options, preprocess, expected",
+    [
+        # a published name selects the file's architecture (torchvision's ResNet v1.5) and preprocessing
+        ("resnet50", "timm/resnet50.tv_in1k", {}, "auto", ({"downsample_in_3x3": True}, "torch")),
+        ("vgg16", "torchvision/vgg16_bn", {}, "auto", ({"batch_norm": True}, "torch")),
+        ("resnet50", "timm/resnet50.tv_in1k", {}, "caffe", ({"downsample_in_3x3": True}, "caffe")),  # as asked
+        ("alexnet", None, {"lrn": False}, "auto", ({"lrn": False}, "scale")),  # from scratch: as before
+        ("vgg16", "/data/vgg16_notop.weights.h5", {}, "auto", ({}, "scale")),  # a file: say --preprocess caffe
+    ],
+)  # fmt: skip
+def test_weights_select_builder_options_and_preprocessing(backbone, weights, options, preprocess, expected):
+    from apps.rcnn.backbone_weights import resolve_weights
+    from apps.rcnn.pipeline import TrainConfig
+
+    assert resolve_weights(backbone, weights, options, preprocess) == expected
+    config = TrainConfig(classes=("cat",), backbone=backbone, weights=weights, backbone_options=options,
+                         preprocess=preprocess)  # fmt: skip
+    assert (config.backbone_options, config.preprocess) == expected  # what config.json records
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize(
+    "backbone, weights, options, message",
+    [
+        ("resnet50", "timm/resnet50.tv", {}, r"Did you mean 'timm/resnet50.tv_in1k'"),
+        ("alexnet", "timm/resnet50.tv_in1k", {}, r"are for `resnet50`, not `alexnet`"),
+        ("resnet50", "timm/resnet50.tv_in1k", {"downsample_in_3x3": False}, r"need `downsample_in_3x3=True`"),
+    ],
+)
+def test_bad_weights_names_are_refused(backbone, weights, options, message):
+    from apps.rcnn.pipeline import TrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(classes=("cat",), backbone=backbone, weights=weights, backbone_options=options)
+
+
+def test_preprocessing_modes_are_the_librarys():
+    from apps.rcnn.network import preprocess
+    from kerasnets.preprocessing import preprocess_input
+
+    patches = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    x = patches.astype(np.float32)
+    np.testing.assert_array_equal(preprocess(patches, "scale"), x / 127.5 - 1.0)
+    np.testing.assert_array_equal(preprocess(patches, "caffe"), x[..., ::-1] - np.float32([103.939, 116.779, 123.68]))
+    np.testing.assert_array_equal(preprocess(patches, "torch"), preprocess_input(x, "torch"))
+    with pytest.raises(ValueError, match="preprocess"):
+        preprocess(patches, "tf")
 
 
 def test_cli_help_documents_every_flag(capsys):

@@ -90,3 +90,38 @@ def test_detect_prints_boxes_and_draws(trained, capsys):
 
     picture = cv2.imread(str(root / "pictures" / os.path.basename(test_ann.image_path)))
     assert picture is not None and picture.shape[1] >= 480  # 120 px scenes are drawn enlarged, readable
+
+
+def test_train_from_published_imagenet_weights(tmp_path, monkeypatch):
+    """``--weights timm/resnet18.tv_in1k``: the cached file (the synthetic weights of
+    tests/test_pretrained.py, written where a download would put it: no internet) starts the
+    backbone, ``--preprocess auto`` becomes "torch", and the model folder detects without it."""
+    import kerasnets
+    from apps.rcnn.__main__ import main
+    from apps.rcnn.pipeline import Detector
+    from tests.test_pretrained import _write_cache
+
+    name = "timm/resnet18.tv_in1k"
+    _write_cache(name, tmp_path / "weights")
+    monkeypatch.setenv("KERASNETS_WEIGHTS_DIR", str(tmp_path / "weights"))
+    info = make_detection_dataset(tmp_path / "shapes", num_images=6, image_size=(96, 120), max_objects=1,
+                                  object_size=(0.3, 0.5), test_fraction=1 / 3, seed=1)  # fmt: skip
+    model = str(tmp_path / "model")
+    assert main([
+        "train", "--annotations", info.annotations_dir, "--split", info.train_split, "--no-cache", "--workers", "1",
+        "--output", model, "--backbone", "resnet18", "--weights", name, "--input-size", "32", "--fc-width", "16",
+        "--finetune-steps", "0", "--negatives-per-image", "20", "--svm-initial-negatives", "20", "--mining-rounds", "0",
+        "--no-bbox-regression", "--quiet",
+    ]) == 0  # fmt: skip
+    with open(os.path.join(model, "config.json")) as f:
+        cfg = json.load(f)["config"]
+    assert cfg["weights"] == name and cfg["preprocess"] == "torch"
+    detector = Detector(model)  # builds the network from the folder alone
+    reference = kerasnets.resnet18(include_top=False, weights=name, input_shape=(32, 32, 3))
+    weighted = [layer for layer in reference.layers if layer.weights]
+    assert len(weighted) > 20
+    for layer in weighted:  # no fine-tuning: the backbone holds the published values
+        for ours, theirs in zip(detector.network.get_layer(layer.name).get_weights(), layer.get_weights()):
+            np.testing.assert_array_equal(ours, theirs, err_msg=layer.name)
+    detections, _ = detector.detect(info.annotations[-1].image_path)
+    assert np.isfinite(detections.scores).all()

@@ -240,14 +240,21 @@ def test_resume_with_other_settings_lists_each_difference(tmp_path, run_cli, ass
     assert json.loads((run / "run.json").read_text())["settings"] == json.loads(json.dumps(saved))  # kept
 
 
-@pytest.mark.reliability("nothing lost")
-def test_folder_that_is_not_a_run_is_refused(tmp_path, run_cli, assert_clean_error):
+@pytest.mark.parametrize(
+    "file_name, text, message",
+    [pytest.param("holiday.jpg", "x", "not a captioning run", marks=pytest.mark.reliability("nothing lost"),
+                  id="other-files"),
+     pytest.param("run.json", "{not json", "run.json", marks=pytest.mark.reliability("clear error"),
+                  id="unreadable-run-json")],
+)  # fmt: skip
+def test_folder_that_is_not_a_readable_run_is_refused_and_kept(tmp_path, run_cli, assert_clean_error, file_name,
+                                                               text, message):  # fmt: skip
     run = tmp_path / "photos"
     run.mkdir()
-    (run / "holiday.jpg").write_text("x")
+    (run / file_name).write_text(text)
     status, _, err = run_cli(main, TINY + ["--epochs", "1", "--out", str(run)])
-    assert_clean_error(status, err, names=["not a captioning run", str(run)])
-    assert sorted(p.name for p in run.iterdir()) == ["holiday.jpg"]
+    assert_clean_error(status, err, names=[message, str(run)])
+    assert sorted(p.name for p in run.iterdir()) == [file_name] and (run / file_name).read_text() == text
 
 
 @pytest.mark.reliability("clear error")
@@ -262,15 +269,6 @@ def test_second_training_in_the_same_folder_is_refused(tmp_path, run_cli, assert
     finally:
         os.close(fd)
     assert_clean_error(status, err, names=["another training is running", "4242"])
-
-
-@pytest.mark.reliability("clear error")
-def test_unreadable_run_json(tmp_path, run_cli, assert_clean_error):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "run.json").write_text("{not json")
-    status, _, err = run_cli(main, TINY + ["--epochs", "1", "--out", str(run)])
-    assert_clean_error(status, err, names=["run.json", str(run)])
 
 
 def _tiny_model():

@@ -79,6 +79,13 @@ def _flag_cases():
         (["train", *d, "--images", "{root}/nowhere", *out], ["--images", "nowhere"]),
         (["train", *d, "--split", "{root}/nowhere.txt", *out], ["--split", "nowhere.txt"]),
         (["train", *d, "--weights", "{root}/nowhere.weights.h5", *out], ["--weights", "nowhere.weights.h5"]),
+        (["train", *d, "--weights", "tim/resnet18.tv_in1k", *out], ["--weights", "close to it", "timm/resnet18.tv_in1k"]),
+        (["train", *d, "--backbone", "resnet18", "--weights", "timm/resnet18", *out],
+         ["--weights", "timm/resnet18", "Did you mean", "timm/resnet18.tv_in1k"]),
+        (["train", *d, "--weights", "timm/resnet18.tv_in1k", *out], ["--weights", "`resnet18`, not `alexnet`"]),
+        (["train", *d, "--backbone", "resnet50", "--weights", "timm/resnet50.tv_in1k", "--backbone-option",
+          "downsample_in_3x3=false", *out], ["--weights", "downsample_in_3x3=True"]),
+        (["train", *d, *out, "--preprocess", "tf"], ["--preprocess", "tf"]),
         (["train", *d, "--output", "{root}/file.txt"], ["--output", "file.txt", "is a file"]),
         (["train", *d, "--output", ""], ["--output"]),
         (["train", *d, "--output", "{root}/file.txt/sub"], ["--output", "file.txt"]),
@@ -260,6 +267,30 @@ def test_corrupt_checkpoint_is_reported_not_replaced(tmp_path):
     with pytest.raises(ValueError, match=r"unreadable or corrupt.*finetune_state\.npz"):
         _load_state(str(path), net, opt)
     assert path.read_bytes() == b"PK\x03\x04 truncated"
+
+
+@pytest.mark.reliability("clear error")
+def test_published_weights_offline_and_not_cached_is_the_librarys_message(voc, tmp_path, run_cli, assert_clean_error,
+                                                                          monkeypatch):  # fmt: skip
+    import urllib.error
+
+    import keras
+
+    from kerasnets.pretrained import cached_path, get_pretrained
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setenv("KERASNETS_WEIGHTS_DIR", str(tmp_path / "empty_cache"))
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    name = "timm/resnet18.tv_in1k"
+    status, _, err = run_cli(main, ["train", "--annotations", str(voc / "Annotations"), "--output", str(tmp_path / "run"),
+                                    "--backbone", "resnet18", "--weights", name, "--no-cache", "--workers", "1",
+                                    "--quiet"])  # fmt: skip
+    assert_clean_error(status, err, names=[f"Could not download the weights {name!r}", cached_path(get_pretrained(name)),
+                                           "KERASNETS_WEIGHTS_DIR"])  # fmt: skip
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "network.weights.h5").exists()
 
 
 @pytest.mark.reliability("clear error")
