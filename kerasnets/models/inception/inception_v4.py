@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 
 from kerasnets.models._variants import Option, define_variants, stages, variant
-from kerasnets.models.inception.blocks import V3_STEM, Branch, Conv, ConvStyle, InceptionNet, Module, Pool, build
+from kerasnets.models.inception.blocks import BN_SCALE, V3_STEM, Branch, Conv, ConvStyle, InceptionNet, Module, Pool, build
 
 __all__ = [
     "inception_v4",
@@ -364,7 +364,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
             features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("block35_10", 320), ("block17_20", 1088), ("conv7b_act", 1536)),
         ),
     ),
-    options=(Option("dropout", 0.2, "dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2)."),),
+    options=(Option("dropout", 0.2, "dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2)."), BN_SCALE),
     returns="A ``keras.Model``.",
     defaults=dict(paper=_PAPER, default_size=299, min_size=75, preprocessing="tf"),
 )
