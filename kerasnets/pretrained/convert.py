@@ -331,6 +331,13 @@ def _layer_arrays(layer, params: Mapping[str, np.ndarray], module: str, model) -
         arrays = []
         if layer.scale:
             arrays.append(params["weight"])
+        elif not np.all(params["weight"] == 1):
+            # A scale-less batch norm can take the file only where its scale is all ones.
+            raise ValueError(
+                f"The weights file's `{module}.weight` is a learned batch-norm scale, but batch norm "
+                f"`{layer.name}` has none: build the model with `bn_scale=True` (the Inception networks) "
+                "or use a file for this configuration."
+            )
         if layer.center:
             arrays.append(params["bias"])
         return arrays + [params["running_mean"], params["running_var"]]
