@@ -21,9 +21,16 @@ from synthetic_weights import synthetic_input, synthetic_state  # noqa: E402
 
 from kerasnets.pretrained import PRETRAINED, cached_path  # noqa: E402
 
-# One name per family in the default suite; every name under -m slow (the VGGs alone write
-# 0.5 GB files each).
-_QUICK = {"timm/resnet18.tv_in1k", "timm/resnext50_32x4d.tv_in1k", "timm/densenet121.tv_in1k", "torchvision/densenet121"}
+# One name per family in the default suite (GoogLeNet for the Inception family: the cheapest, and
+# its file's auxiliary heads are skipped); every name under -m slow (the VGGs alone write 0.5 GB
+# files each).
+_QUICK = {
+    "timm/resnet18.tv_in1k",
+    "timm/resnext50_32x4d.tv_in1k",
+    "timm/densenet121.tv_in1k",
+    "torchvision/densenet121",
+    "torchvision/googlenet",
+}
 
 
 def _fixture(name):
@@ -147,6 +154,30 @@ def test_an_unknown_key_is_named(resnet18_state, resnet18_model, tmp_path):
     state = dict(resnet18_state, **{"layer5.0.conv1.weight": np.zeros((8, 8, 3, 3), np.float32)})
     with pytest.raises(ValueError, match=r"layer5\.0\.conv1\.weight"):
         load_pretrained(resnet18_model, _save(state, tmp_path))
+
+
+def test_a_learned_bn_scale_needs_a_model_with_one():
+    import keras
+
+    from kerasnets.pretrained.convert import convert_state_dict
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv1a_conv")(inputs)
+    model = keras.Model(inputs, keras.layers.BatchNormalization(scale=False, name="conv1a_bn")(x))
+    state = {
+        "Conv2d_1a_3x3.conv.weight": np.ones((4, 3, 3, 3), np.float32),
+        "Conv2d_1a_3x3.bn.bias": np.zeros(4, np.float32),
+        "Conv2d_1a_3x3.bn.running_mean": np.zeros(4, np.float32),
+        "Conv2d_1a_3x3.bn.running_var": np.ones(4, np.float32),
+    }
+
+    def convert(scale):
+        file = dict(state, **{"Conv2d_1a_3x3.bn.weight": np.full(4, scale, np.float32)})
+        return convert_state_dict(file, model, layout="inception_v3")
+
+    assert len(convert(1.0)["conv1a_bn"]) == 3  # a scale of ones is exact without it
+    with pytest.raises(ValueError, match=r"`Conv2d_1a_3x3\.bn\.weight` is a learned batch-norm scale.*bn_scale=True"):
+        convert(0.5)
 
 
 def test_non_finite_values_are_refused(resnet18_state, resnet18_model, tmp_path):

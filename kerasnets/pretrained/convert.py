@@ -20,6 +20,7 @@ be used; otherwise a ValueError names the key (and both shapes for a shape misma
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Iterable, Mapping
 
@@ -45,13 +46,12 @@ def group_modules(state: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.nda
 # ------------------------------------------------------------------------------- name rules
 
 
+_RESNET_FIXED = {"conv1": "conv1_conv", "bn1": "conv1_bn", "fc": "predictions"}
+
+
 def _resnet_name(module: str) -> str | None:
-    if module == "conv1":
-        return "conv1_conv"
-    if module == "bn1":
-        return "conv1_bn"
-    if module == "fc":
-        return "predictions"
+    if module in _RESNET_FIXED:
+        return _RESNET_FIXED[module]
     m = re.fullmatch(r"layer(\d)\.(\d+)\.(conv|bn)(\d)", module)
     if m:
         stage, block, kind, k = int(m[1]), int(m[2]), m[3], m[4]
@@ -115,11 +115,139 @@ def _vgg_names(modules: Mapping[str, Mapping[str, np.ndarray]], model) -> dict[s
     return out
 
 
+# The Inception family: torchvision's BasicConv2d and timm's ConvNormAct are a unit ``<unit>.conv``
+# + ``<unit>.bn``, which kerasnets names ``<unit name>_conv`` / ``<unit name>_bn``. A layout is a
+# rule for unit names plus a table of the plain layers (classifiers, Inception-ResNet projections).
+
+
+def _unit_rule(unit: Callable[[str], str | None], plain: Callable[[str], str | None]):
+    def rule(module: str) -> str | None:
+        name = plain(module)
+        if name is not None:
+            return name
+        base, _, leaf = module.rpartition(".")
+        name = unit(base) if leaf in ("conv", "bn") and base else None
+        return f"{name}_{leaf}" if name else None
+
+    return rule
+
+
+def _matching(table: Mapping[str, str]):
+    """A rule from ``{regex: template}``: the first full match, formatted with its groups."""
+    compiled = [(re.compile(pattern), template) for pattern, template in table.items()]
+
+    def rule(module: str) -> str | None:
+        for pattern, template in compiled:
+            m = pattern.fullmatch(module)
+            if m:
+                return template.format(*m.groups())
+        return None
+
+    return rule
+
+
+def _googlenet_unit(module: str) -> str | None:
+    m = re.fullmatch(r"inception(\d[a-e])\.branch([1-4])(?:\.([01]))?", module)
+    if m:
+        branch = {"1": "b1x1", "2": "b3x3", "3": "b5x5", "4": "bpool"}[m[2]]
+        return f"inc{m[1]}_{branch}" + (f"_{int(m[3]) + 1}" if m[2] in "23" else "")
+    return {"conv1": "conv1", "conv2": "conv2_reduce", "conv3": "conv2"}.get(module) or _matching(
+        {r"aux([12])\.conv": "aux{}_conv"}
+    )(module)
+
+
+_PLAIN_GOOGLENET = _matching({"fc": "predictions", r"aux([12])\.fc1": "aux{}_fc1", r"aux([12])\.fc2": "aux{}_predictions"})
+
+# Inception-v3's branches (torchvision names, shared by timm) per module kind -> kerasnets branch.
+_V3_BRANCHES = {
+    "5": {"branch1x1": "b0", "branch5x5": "b1", "branch3x3dbl": "b2", "branch_pool": "bpool"},
+    "6a": {"branch3x3": "b0", "branch3x3dbl": "b1"},
+    "6": {"branch1x1": "b0", "branch7x7": "b1", "branch7x7dbl": "b2", "branch_pool": "bpool"},
+    "7a": {"branch3x3": "b0", "branch7x7x3": "b1"},
+    "7": {"branch1x1": "b0", "branch3x3": "b1", "branch3x3dbl": "b2", "branch_pool": "bpool"},
+}
+
+
+def _inception_v3_unit(module: str) -> str | None:
+    m = re.fullmatch(r"Mixed_(\d)([a-e])\.(branch(?:_pool|\d+x\d+(?:dbl|x3)?))(?:_(\d[ab]?))?", module)
+    if m:
+        kind = _V3_BRANCHES.get(m[1] + m[2]) or _V3_BRANCHES[m[1]]
+        branch = kind.get(m[3])
+        return branch and f"mixed_{m[1]}{m[2]}_{branch}" + (f"_{m[4]}" if m[4] else "")
+    return _matching({r"Conv2d_(\d[ab])_\d+x\d+": "conv{}", "AuxLogits.conv0": "aux_conv1", "AuxLogits.conv1": "aux_conv2"})(
+        module
+    )
+
+
+_PLAIN_V3 = _matching({"fc": "predictions", r"AuxLogits\.fc": "aux_predictions"})
+
+
+def _timm_branch(item: str, rest: str) -> str | None:
+    """timm's Inception-v4 / Inception-ResNet-v2 branch path inside module ``item``."""
+    if rest == "conv":  # Mixed3a (max-pool, conv) and Mixed5a (conv, max-pool)
+        return {"mixed_3a": f"{item}_b1", "mixed_5a": f"{item}_b0"}.get(item)
+    m = re.fullmatch(r"branch(\d)(?:[._](\d)([ab]?))?", rest)
+    if not m:
+        return None
+    if m[1] == "3" and m[2] == "1":  # the pool branch: pool, then a 1x1 projection
+        return f"{item}_bpool"
+    return f"{item}_b{m[1]}" + (f"_{int(m[2]) + 1}{m[3]}" if m[2] else "")
+
+
+@functools.lru_cache(maxsize=1)
+def _v4_items() -> tuple[str, ...]:
+    from kerasnets.models.inception.inception_v4 import CONFIGS
+
+    return tuple(name for name, _ in CONFIGS["inception_v4"].layout())
+
+
+def _inception_v4_unit(module: str) -> str | None:
+    m = re.fullmatch(r"features\.(\d+)(?:\.(.+))?", module)
+    if not m or int(m[1]) >= len(_v4_items()):
+        return None
+    item = _v4_items()[int(m[1])]
+    return _timm_branch(item, m[2]) if m[2] else item
+
+
+_IRV2_ITEMS = {"repeat": "block35_{}", "repeat_1": "block17_{}", "repeat_2": "block8_{}"}
+
+
+def _irv2_item(module: str) -> tuple[str, str | None] | None:
+    """(kerasnets module name, the rest of the path) of an Inception-ResNet-v2 key."""
+    m = re.fullmatch(r"(repeat(?:_[12])?)\.(\d+)(?:\.(.+))?", module)
+    if m:
+        return _IRV2_ITEMS[m[1]].format(int(m[2]) + 1), m[3]
+    m = re.fullmatch(r"(block8|mixed_\d[ab]|conv2d_\d[ab])(?:\.(.+))?", module)
+    if m:
+        item = {"block8": "block8_10"}.get(m[1]) or re.sub(r"^conv2d_", "conv", m[1])
+        return item, m[2]
+    return None
+
+
+def _inception_resnet_v2_unit(module: str) -> str | None:
+    found = _irv2_item(module)
+    if not found:
+        return None
+    item, rest = found
+    return _timm_branch(item, rest) if rest else item
+
+
+def _plain_irv2(module: str) -> str | None:
+    if module == "classif":
+        return "predictions"
+    found = _irv2_item(module)
+    return f"{found[0]}_up_conv" if found and found[1] == "conv2d" else None
+
+
 LAYOUTS: dict[str, Callable[[str], str | None] | None] = {
     "resnet": _resnet_name,
     "densenet": _densenet_name,
     "vgg": None,  # positional, see _vgg_names
     "vgg_timm": None,
+    "googlenet": _unit_rule(_googlenet_unit, _PLAIN_GOOGLENET),
+    "inception_v3": _unit_rule(_inception_v3_unit, _PLAIN_V3),
+    "inception_v4": _unit_rule(_inception_v4_unit, _matching({"last_linear": "predictions"})),
+    "inception_resnet_v2": _unit_rule(_inception_resnet_v2_unit, _plain_irv2),
 }
 
 _SIGNATURES = (
@@ -127,7 +255,16 @@ _SIGNATURES = (
     ("densenet", "features.denseblock1."),
     ("vgg_timm", "pre_logits.fc1.weight"),
     ("vgg", "classifier.0.weight"),
+    ("googlenet", "inception3a.branch1."),
+    ("inception_v3", "Mixed_5b.branch1x1."),
+    ("inception_v4", "features.19.branch1_1a."),
+    ("inception_resnet_v2", "repeat_1.0.branch0."),
 )
+
+# Heads a model may lack: the classifier (include_top=False) and the auxiliary classifiers
+# (torchvision's files keep them; its models drop them in eval). A file's tensors for them are
+# then skipped.
+_OPTIONAL = re.compile(r"predictions|aux\d?_.*")
 
 
 def detect_layout(keys: Iterable[str]) -> str:
@@ -139,22 +276,18 @@ def detect_layout(keys: Iterable[str]) -> str:
     shown = ", ".join(repr(k) for k in keys[:5])
     raise ValueError(
         "The weights file's keys follow no layout kerasnets can map (torchvision/timm ResNet, "
-        f"ResNeXt, DenseNet or VGG). Received keys: {shown}{', ...' if len(keys) > 5 else ''}"
+        f"ResNeXt, DenseNet, VGG, GoogLeNet or Inception). Received keys: {shown}{', ...' if len(keys) > 5 else ''}"
     )
 
 
 # ------------------------------------------------------------------------------- tensors
 
 
+_KINDS = {"Conv2D": "conv", "Dense": "dense", "BatchNormalization": "bn"}
+
+
 def _kind(layer) -> str | None:
-    cls = type(layer).__name__
-    if cls == "Conv2D":
-        return "conv"
-    if cls == "Dense":
-        return "dense"
-    if cls == "BatchNormalization":
-        return "bn"
-    return None
+    return _KINDS.get(type(layer).__name__)
 
 
 def _conv_kernel(w: np.ndarray) -> np.ndarray:
@@ -198,6 +331,13 @@ def _layer_arrays(layer, params: Mapping[str, np.ndarray], module: str, model) -
         arrays = []
         if layer.scale:
             arrays.append(params["weight"])
+        elif not np.all(params["weight"] == 1):
+            # A scale-less batch norm can take the file only where its scale is all ones.
+            raise ValueError(
+                f"The weights file's `{module}.weight` is a learned batch-norm scale, but batch norm "
+                f"`{layer.name}` has none: build the model with `bn_scale=True` (the Inception networks) "
+                "or use a file for this configuration."
+            )
         if layer.center:
             arrays.append(params["bias"])
         return arrays + [params["running_mean"], params["running_var"]]
@@ -240,12 +380,11 @@ def convert_state_dict(
         rule = LAYOUTS[layout]
         names = {m: rule(m) for m in modules}
     weighted = {layer.name: layer for layer in model.layers if layer.weights}
-    has_top = "predictions" in weighted
     out: dict[str, list[np.ndarray]] = {}
     for module, params in modules.items():
         target = names.get(module)
-        if target == "predictions" and not has_top:
-            continue  # include_top=False: the classifier is not loaded
+        if target is not None and target not in weighted and _OPTIONAL.fullmatch(target):
+            continue  # a head the model does not have (include_top=False, no aux_logits)
         if target is None or target not in weighted:
             key = f"{module}.{next(iter(params))}"
             raise ValueError(

@@ -8,7 +8,8 @@ publisher reports. Nothing here is downloaded at import time.
 Top-1/top-5 figures are the ones torchvision publishes with each weights enum
 (``<Model>_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]``, read from the installed
 torchvision 0.29.1 package when the test fixtures were made); timm's ``*.tv_in1k`` files are
-those same torchvision weights with timm's key names.
+those same torchvision weights with timm's key names. timm's ``*.tf_in1k`` files are its ports of
+the TF-slim checkpoints; their figures are timm's own evaluation (``results-imagenet.csv``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ _HF = "https://huggingface.co/{repo}/resolve/main/model.safetensors"
 _TV = "https://download.pytorch.org/models/{file}"
 _TV_LICENSE = "BSD-3-Clause (torchvision); trained on ImageNet-1k, whose terms restrict use to research"
 _TV_SOURCE = "torchvision 0.29.1, {enum}.IMAGENET1K_V1.meta['_metrics']"
+_TIMM_SOURCE = "timm results/results-imagenet.csv (huggingface/pytorch-image-models, commit 0173a13)"
+_TF_LICENSE = "Apache-2.0 (TF-slim checkpoint, ported by timm); trained on ImageNet-1k, whose terms restrict use to research"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +67,8 @@ class PretrainedWeights:
             object.__setattr__(self, "source_model", self.model)
 
 
-def _entry(publisher, model, source, enum, file, top1, top5, layout, options):
-    """The record of one file: timm's ``model.safetensors`` or torchvision's ``.pth``."""
+def _entry(publisher, model, source, enum, file, top1, top5, layout, options, **extra):
+    """The record of one torchvision file: timm's ``model.safetensors`` copy or torchvision's ``.pth``."""
     timm = publisher == "timm"
     name = f"timm/{source}.tv_in1k" if timm else f"torchvision/{source}"
     return PretrainedWeights(
@@ -80,6 +83,25 @@ def _entry(publisher, model, source, enum, file, top1, top5, layout, options):
         accuracy_source=_TV_SOURCE.format(enum=enum),
         options=options,
         file_format="safetensors" if timm else "pth",
+        **extra,
+    )
+
+
+def _timm_tf_entry(model, top1, top5, options):
+    """timm's port of a TF-slim checkpoint (``timm/<model>.tf_in1k``)."""
+    name = f"timm/{model}.tf_in1k"
+    return PretrainedWeights(
+        name=name,
+        model=model,
+        layout=model,
+        url=_HF.format(repo=name),
+        top1=top1,
+        top5=top5,
+        accuracy_source=_TIMM_SOURCE,
+        options=options,
+        preprocessing="tf",
+        input_size=299,
+        license=_TF_LICENSE,
     )
 
 
@@ -111,13 +133,34 @@ _ENTRIES = (
     ("vgg19", "VGG19_BN_Weights", "vgg19_bn-c79401a0.pth", 74.218, 91.842, "vgg", {"batch_norm": True}),
 )
 
+# torchvision's Inception-v3 (timm's tv_in1k is the same file): batch norm with a learned scale
+# and branch-pool average pools that count their zero padding, where keras.applications has
+# neither. Its weights (and GoogLeNet's) expect inputs in [-1, 1]: torchvision's
+# ``transform_input=True`` turns ImageNet-normalised inputs into exactly that.
+_V3_TORCH = {"bn_scale": True, "count_include_pad": True}
+_V3_FILE = ("Inception_V3_Weights", "inception_v3_google-0cc3c7bd.pth", 77.294, 93.450, "inception_v3", _V3_TORCH)
+
+_INCEPTION = (
+    _entry(
+        "torchvision", "googlenet", "googlenet", "GoogLeNet_Weights", "googlenet-1378be20.pth",
+        69.778, 89.530, "googlenet", {"form": "torchvision"}, preprocessing="tf",
+    ),  # timm has no GoogLeNet
+    *(_entry(p, "inception_v3", "inception_v3", *_V3_FILE, preprocessing="tf", input_size=299) for p in ("timm", "torchvision")),
+    _timm_tf_entry("inception_v4", 80.156, 94.968, {}),
+    # keras.applications' Inception-ResNet-v2 has no BN scale; timm's port has one per batch norm.
+    _timm_tf_entry("inception_resnet_v2", 80.462, 95.308, {"bn_scale": True}),
+)
+
 PRETRAINED: dict[str, PretrainedWeights] = {
     e.name: e
-    for model, enum, file, top1, top5, layout, options in _ENTRIES
     for e in (
-        # The publisher's model name (vgg16_bn for vgg16 + batch norm) is the .pth file's stem.
-        _entry(publisher, model, file.split("-")[0], enum, file, top1, top5, layout, options)
-        for publisher in ("timm", "torchvision")
+        *(
+            # The publisher's model name (vgg16_bn for vgg16 + batch norm) is the .pth file's stem.
+            _entry(publisher, model, file.split("-")[0], enum, file, top1, top5, layout, options)
+            for model, enum, file, top1, top5, layout, options in _ENTRIES
+            for publisher in ("timm", "torchvision")
+        ),
+        *_INCEPTION,
     )
 }
 

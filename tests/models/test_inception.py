@@ -101,25 +101,7 @@ def test_googlenet_count_equals_caffe_bvlc_googlenet(v1):
     assert (weights, biases) == (6_990_272, 8_280)
 
 
-def test_googlenet_table1_shapes_and_lrn(v1):
-    names = ["conv1_act", "pool1", "lrn1", "conv2_act", "pool2", "inc3a", "inc3b", "pool3", "inc4a", "inc4d", "inc4e", "pool4", "inc5a", "inc5b"]
-    shapes = shapes_at(v1, names, 224)
-    assert shapes == {
-        "conv1_act": (112, 112, 64),
-        "pool1": (56, 56, 64),
-        "lrn1": (56, 56, 64),
-        "conv2_act": (56, 56, 192),
-        "pool2": (28, 28, 192),
-        "inc3a": (28, 28, 256),
-        "inc3b": (28, 28, 480),
-        "pool3": (14, 14, 480),
-        "inc4a": (14, 14, 512),
-        "inc4d": (14, 14, 528),
-        "inc4e": (14, 14, 832),
-        "pool4": (7, 7, 832),
-        "inc5a": (7, 7, 832),
-        "inc5b": (7, 7, 1024),
-    }
+def test_googlenet_table1_layers_and_lrn(v1):
     assert v1.get_layer("dropout").rate == 0.4
     assert v1.get_layer("inc4a_b3x3_1_conv").filters == 96 and v1.get_layer("inc4a_b3x3_2_conv").filters == 208
     assert type(v1.get_layer("lrn2")).__name__ == "LocalResponseNormalization"
@@ -183,6 +165,70 @@ def test_aux_heads_follow_the_paper_and_loss_is_weighted_0_3():
     np.testing.assert_allclose(np.asarray(plain(x, training=False)), probs[0], rtol=1e-5, atol=1e-6)
 
 
+def test_strided_convolutions_pad_symmetrically(v1, bn):
+    # As Caffe, Torch7 and PyTorch: (3, 3) for the 7x7/2, (1, 1) for a 3x3/2; Keras' "same" would
+    # pad (2, 3) and (0, 1) on an even side. The output sides stay ceil(n / 2).
+    assert v1.get_layer("conv1_pad").padding == ((3, 3), (3, 3))
+    assert v1.get_layer("conv1_conv").padding == "valid"
+    for name in ("inc3c_b3x3_2", "inc3c_bdbl_3", "inc4e_b3x3_2", "inc4e_bdbl_3"):
+        assert bn.get_layer(f"{name}_pad").padding == ((1, 1), (1, 1)), name
+    assert shapes_at(v1, ["conv1_act", "inc5b"], 227) == {"conv1_act": (114, 114, 64), "inc5b": (8, 8, 1024)}
+
+
+def test_torchvision_googlenet_form():
+    keras.utils.set_random_seed(0)
+    model = googlenet(form="torchvision")
+    assert trainable(model) == 6_624_904  # GoogLeNet_Weights.IMAGENET1K_V1.meta["num_params"]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(convs) == len(bns) == 57 and not any(c.use_bias for c in convs)
+    assert {b.epsilon for b in bns} == {1e-3} and all(b.scale for b in bns)
+    assert not any(type(layer).__name__ == "LocalResponseNormalization" for layer in model.layers)
+    assert {model.get_layer(f"{m}_b5x5_2_conv").kernel_size for m in GOOGLENET_MODULES} == {(3, 3)}
+    assert model.get_layer("pool4").pool_size == (2, 2)
+    size, paper = GRIDS["googlenet"]
+    expected = {name: shape for name, shape in paper.items() if not name.startswith("lrn")}
+    assert shapes_at(model, list(expected), size) == expected
+    with pytest.raises(ValueError, match=r"`form` must be one of .*'paper', 'torchvision'.*Received: form='caffe'"):
+        googlenet(form="caffe")
+    with pytest.raises(ValueError, match=r"static input size.*Received: input_shape"):
+        googlenet(form="torchvision", input_shape=(None, None, 3))
+
+
+def _torch_pool(x, kind, k, s, pad=0, ceil=False):
+    """PyTorch's max_pool2d / avg_pool2d (count_include_pad=True) on an NHWC array, in NumPy."""
+    n, h, w, c = x.shape
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (pad, pad + s), (pad, pad + s), (0, 0)), constant_values=fill)
+
+    def out(side):
+        o = -(-(side + 2 * pad - k) // s) + 1 if ceil else (side + 2 * pad - k) // s + 1
+        return o - 1 if ceil and (o - 1) * s >= side + pad else o
+
+    res = np.empty((n, out(h), out(w), c), np.float32)
+    for i in range(out(h)):
+        for j in range(out(w)):
+            win = xp[:, i * s : i * s + k, j * s : j * s + k]
+            res[:, i, j] = win.max((1, 2)) if kind == "max" else win.sum((1, 2)) / k**2
+    return res
+
+
+@pytest.mark.parametrize("side", [(8, 8), (9, 9), (8, 9), (7, 6)])
+def test_pytorch_pooling_modes_match_a_numpy_reference(side):
+    from kerasnets.models.inception.blocks import Pool, apply_pool
+
+    x = np.random.default_rng(0).normal(0, 1, (2, *side, 3)).astype("float32")  # negatives: -inf matters
+    cases = [
+        (Pool("max", 3, 2, "valid", ceil_mode=True), dict(kind="max", k=3, s=2, ceil=True)),
+        (Pool("max", 2, 2, "valid", ceil_mode=True), dict(kind="max", k=2, s=2, ceil=True)),
+        (Pool("avg", 3, 1, count_include_pad=True), dict(kind="avg", k=3, s=1, pad=1)),
+    ]
+    inputs = keras.Input(side + (3,))
+    model = keras.Model(inputs, [apply_pool(inputs, pool, name=f"p{i}") for i, (pool, _) in enumerate(cases)])
+    for got, (_, ref) in zip(model.predict(x, verbose=0), cases):
+        np.testing.assert_allclose(got, _torch_pool(x, **ref), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
@@ -204,24 +250,11 @@ def test_argument_type_errors():
         inception_module_model(module="inc9z")
 
 
-def test_bn_inception_count_and_figure5_shapes(bn):
+def test_bn_inception_count_and_figure5_layers(bn):
     assert trainable(bn) == 11_295_240
     assert bn.count_params() - trainable(bn) == 2 * sum(
         layer.gamma.shape[0] for layer in bn.layers if isinstance(layer, keras.layers.BatchNormalization)
     )
-    names = ["conv2_act", "inc3a", "inc3b", "inc3c", "inc4a", "inc4c", "inc4d", "inc4e", "inc5a", "inc5b"]
-    assert shapes_at(bn, names, 224) == {
-        "conv2_act": (56, 56, 192),
-        "inc3a": (28, 28, 256),
-        "inc3b": (28, 28, 320),
-        "inc3c": (14, 14, 576),
-        "inc4a": (14, 14, 576),
-        "inc4c": (14, 14, 608),
-        "inc4d": (14, 14, 608),
-        "inc4e": (7, 7, 1056),
-        "inc5a": (7, 7, 1024),
-        "inc5b": (7, 7, 1024),
-    }
     convs = [layer for layer in bn.layers if isinstance(layer, keras.layers.Conv2D)]
     bns = [layer for layer in bn.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(convs) == len(bns)  # BN after every convolution
@@ -264,21 +297,7 @@ def test_v3_count_equals_keras_applications(v3):
     assert not any(layer.scale for layer in v3.layers if isinstance(layer, keras.layers.BatchNormalization))
 
 
-def test_grid_sizes_at_299(v3):
-    names = ["conv1a_act", "conv2b_act", "pool3a", "conv4a_act", "pool5a", "mixed_5b", "mixed_5d", "mixed_6a", "mixed_6e", "mixed_7a", "mixed_7c"]
-    assert shapes_at(v3, names, 299) == {
-        "conv1a_act": (149, 149, 32),
-        "conv2b_act": (147, 147, 64),
-        "pool3a": (73, 73, 64),
-        "conv4a_act": (71, 71, 192),
-        "pool5a": (35, 35, 192),
-        "mixed_5b": (35, 35, 256),
-        "mixed_5d": (35, 35, 288),
-        "mixed_6a": (17, 17, 768),
-        "mixed_6e": (17, 17, 768),
-        "mixed_7a": (8, 8, 1280),
-        "mixed_7c": (8, 8, 2048),
-    }
+def test_v3_factorised_and_expanded_modules(v3):
     # factorised 7x7 (Fig. 6) and expanded 8x8 outputs (Fig. 7)
     assert v3.get_layer("mixed_6b_b1_2_conv").kernel_size == (1, 7)
     assert v3.get_layer("mixed_6b_b1_3_conv").kernel_size == (7, 1)
@@ -314,6 +333,17 @@ def test_v3_aux_head_outputs_and_count():
     small = inception_v3(aux_logits=True, classes=3, input_shape=(75, 75, 3))  # kernels clipped to the 3x3 map
     assert [o.shape for o in small.outputs] == [(None, 3), (None, 3)]
     assert small.get_layer("aux_conv2_conv").kernel_size == (1, 1)
+
+
+def test_v3_pytorch_form_count_and_pools():
+    # torchvision / timm inception_v3 (no aux): batch norm with gamma, pools counting their padding.
+    model = inception_v3(bn_scale=True, count_include_pad=True, include_top=True, input_shape=(75, 75, 3))
+    assert trainable(model) == 23_834_568 == 23_817_352 + 17_216
+    assert model.get_layer("mixed_5b_bpool_pool_pad").padding == ((1, 1), (1, 1))
+    assert model.get_layer("mixed_5b_bpool_pool").padding == "valid"
+    assert model.get_layer("mixed_6a_bpool_pool").padding == "valid"  # the stride-2 max pools are unchanged
+    with pytest.raises(TypeError, match=r"`bn_scale` must be True or False. Received: bn_scale='yes'"):
+        inception_v3(bn_scale="yes")
 
 
 def test_label_smoothing_value():
@@ -393,30 +423,6 @@ def test_reference_counts(models):
     assert models["inception_resnet_v2"].count_params() == KERAS_IR_V2_PARAMS
     for name, model in models.items():
         assert trainable(model) == kerasnets.get_spec(name).ref_params, name
-
-
-@pytest.mark.parametrize(
-    "name, expected",
-    [
-        (
-            "inception_v4",
-            {"mixed_3a": (73, 73, 160), "mixed_4a": (71, 71, 192), "mixed_5a": (35, 35, 384), "mixed_5e": (35, 35, 384),
-             "mixed_6a": (17, 17, 1024), "mixed_6h": (17, 17, 1024), "mixed_7a": (8, 8, 1536), "mixed_7d": (8, 8, 1536)},
-        ),
-        (
-            "inception_resnet_v1",
-            {"conv4b_act": (35, 35, 256), "block35_5": (35, 35, 256), "mixed_6a": (17, 17, 896),
-             "block17_10": (17, 17, 896), "mixed_7a": (8, 8, 1792), "block8_5": (8, 8, 1792)},
-        ),
-        (
-            "inception_resnet_v2",
-            {"mixed_5b": (35, 35, 320), "block35_10": (35, 35, 320), "mixed_6a": (17, 17, 1088),
-             "block17_20": (17, 17, 1088), "mixed_7a": (8, 8, 2080), "block8_10": (8, 8, 2080), "conv7b_act": (8, 8, 1536)},
-        ),
-    ],
-)
-def test_grids_at_299(models, name, expected):
-    assert shapes_at(models[name], list(expected), 299) == expected
 
 
 def test_reduction_a_filters_and_block_counts(models):
@@ -502,3 +508,48 @@ def test_one_stem_for_v3_and_the_inception_resnets():
     assert INCEPTION_V3_LAYOUT[: len(V3_STEM)] == V3_STEM
     for name in ("inception_resnet_v1", "inception_resnet_v2"):
         assert CONFIGS[name].stem[: len(V3_STEM)] == V3_STEM
+
+
+# ---------------------------------------------------------------------------------------------
+# The papers' grid sizes, one table for the family (the size of the input in the first column)
+
+GRIDS = {
+    "googlenet": (224, {  # Table 1
+        "conv1_act": (112, 112, 64), "pool1": (56, 56, 64), "lrn1": (56, 56, 64), "conv2_act": (56, 56, 192),
+        "pool2": (28, 28, 192), "inc3a": (28, 28, 256), "inc3b": (28, 28, 480), "pool3": (14, 14, 480),
+        "inc4a": (14, 14, 512), "inc4d": (14, 14, 528), "inc4e": (14, 14, 832), "pool4": (7, 7, 832),
+        "inc5a": (7, 7, 832), "inc5b": (7, 7, 1024),
+    }),
+    "bn_inception": (224, {  # Figure 5
+        "conv2_act": (56, 56, 192), "inc3a": (28, 28, 256), "inc3b": (28, 28, 320), "inc3c": (14, 14, 576),
+        "inc4a": (14, 14, 576), "inc4c": (14, 14, 608), "inc4d": (14, 14, 608), "inc4e": (7, 7, 1056),
+        "inc5a": (7, 7, 1024), "inc5b": (7, 7, 1024),
+    }),
+    "inception_v3": (299, {  # Table 1
+        "conv1a_act": (149, 149, 32), "conv2b_act": (147, 147, 64), "pool3a": (73, 73, 64), "conv4a_act": (71, 71, 192),
+        "pool5a": (35, 35, 192), "mixed_5b": (35, 35, 256), "mixed_5d": (35, 35, 288), "mixed_6a": (17, 17, 768),
+        "mixed_6e": (17, 17, 768), "mixed_7a": (8, 8, 1280), "mixed_7c": (8, 8, 2048),
+    }),
+    "inception_v4": (299, {
+        "mixed_3a": (73, 73, 160), "mixed_4a": (71, 71, 192), "mixed_5a": (35, 35, 384), "mixed_5e": (35, 35, 384),
+        "mixed_6a": (17, 17, 1024), "mixed_6h": (17, 17, 1024), "mixed_7a": (8, 8, 1536), "mixed_7d": (8, 8, 1536),
+    }),
+    "inception_resnet_v1": (299, {
+        "conv4b_act": (35, 35, 256), "block35_5": (35, 35, 256), "mixed_6a": (17, 17, 896),
+        "block17_10": (17, 17, 896), "mixed_7a": (8, 8, 1792), "block8_5": (8, 8, 1792),
+    }),
+    "inception_resnet_v2": (299, {
+        "mixed_5b": (35, 35, 320), "block35_10": (35, 35, 320), "mixed_6a": (17, 17, 1088),
+        "block17_20": (17, 17, 1088), "mixed_7a": (8, 8, 2080), "block8_10": (8, 8, 2080), "conv7b_act": (8, 8, 1536),
+    }),
+}
+# The module fixture that holds each network (the Inception-v4 paper's three share one).
+_FIXTURE = {"googlenet": "v1", "bn_inception": "bn", "inception_v3": "v3"}
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_grid_sizes(name, request):
+    built = request.getfixturevalue(_FIXTURE.get(name, "models"))
+    model = built if name in _FIXTURE else built[name]
+    size, expected = GRIDS[name]
+    assert shapes_at(model, list(expected), size) == expected

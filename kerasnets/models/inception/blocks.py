@@ -39,6 +39,7 @@ from keras import layers
 from kerasnets.blocks import apply_activation, classifier_head, conv_bn_act, finalize_model, model_input, prepare
 from kerasnets.checks import check_aux_logits, check_bool, check_fraction
 from kerasnets.layers import LocalResponseNormalization
+from kerasnets.models._variants import Option
 
 __all__ = [
     "Conv",
@@ -58,6 +59,7 @@ __all__ = [
     "V3_STEM",
     "InceptionNet",
     "build",
+    "BN_SCALE",
     "moved_names",
 ]
 
@@ -74,12 +76,23 @@ class Conv:
 
 @dataclasses.dataclass(frozen=True)
 class Pool:
-    """One pooling layer: ``kind`` is ``"max"`` or ``"avg"``."""
+    """One pooling layer: ``kind`` is ``"max"`` or ``"avg"``.
+
+    Attributes:
+        ceil_mode: with ``padding="valid"``, PyTorch's (and Caffe's) ``ceil_mode``: the output
+            side is ``ceil((n - size) / strides) + 1``, the last window overhanging the input's
+            bottom/right edge (torchvision's GoogLeNet). Needs a static input size.
+        count_include_pad: with ``padding="same"`` on an average pool, divide by the whole
+            window, zero padding included (PyTorch's ``avg_pool2d`` default, torchvision's
+            Inception-v3); Keras and TensorFlow divide by the real pixels only.
+    """
 
     kind: str = "max"
     size: int = 3
     strides: int = 1
     padding: str = "same"
+    ceil_mode: bool = False
+    count_include_pad: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,14 +179,24 @@ Layout = tuple  # tuple[tuple[str, Item], ...]
 
 
 def apply_conv(x, conv: Conv, *, name: str, style: ConvStyle, activation: Any):
-    """One convolution unit (``{name}_conv``, ``{name}_bn``, ``{name}_act``)."""
+    """One convolution unit (``{name}_conv``, ``{name}_bn``, ``{name}_act``).
+
+    A strided ``"same"`` convolution pads symmetrically (``{name}_pad``, then ``"valid"``), as
+    the papers' Caffe and Torch7 code and PyTorch do: Keras' ``"same"`` would pad (2, 3) for a
+    7x7/2 on an even side. The output sizes are the same (``ceil(n / stride)`` for odd kernels).
+    """
+    padding = conv.padding
+    kernel = (conv.kernel, conv.kernel) if isinstance(conv.kernel, int) else tuple(conv.kernel)
+    if padding == "same" and conv.strides != 1 and max(kernel) > 1:
+        x = layers.ZeroPadding2D((kernel[0] // 2, kernel[1] // 2), name=f"{name}_pad")(x)
+        padding = "valid"
     return conv_bn_act(
         x,
         conv.filters,
         conv.kernel,
         name=name,
         strides=conv.strides,
-        padding=conv.padding,
+        padding=padding,
         use_bias=style.use_bias,
         batch_norm=style.batch_norm,
         activation=activation,
@@ -184,9 +207,64 @@ def apply_conv(x, conv: Conv, *, name: str, style: ConvStyle, activation: Any):
 
 
 def apply_pool(x, pool: Pool, *, name: str):
-    """One pooling layer named ``name``."""
+    """One pooling layer; its output is the layer ``name``.
+
+    PyTorch's pooling modes (see [Pool][kerasnets.models.inception.blocks.Pool]) add a
+    ``{name}_pad`` zero padding before it and, in one ceil-mode case, a crop after it (the
+    pooling layer is then ``{name}_pool``).
+    """
     cls = layers.MaxPooling2D if pool.kind == "max" else layers.AveragePooling2D
-    return cls(pool.size, strides=pool.strides, padding=pool.padding, name=name)(x)
+    padding = pool.padding
+    if pool.count_include_pad and pool.kind == "avg" and padding == "same":
+        # Pad with zeros that count: an explicit zero padding, then "valid".
+        x = layers.ZeroPadding2D(pool.size // 2, name=f"{name}_pad")(x)
+        padding = "valid"
+    crop = None
+    if pool.ceil_mode and padding == "valid":
+        padding, pad, crop = _ceil_mode(x, pool, name)
+        if pad:
+            x = layers.ZeroPadding2D(((0, pad[0]), (0, pad[1])), name=f"{name}_pad")(x)
+    x = cls(pool.size, strides=pool.strides, padding=padding, name=name if crop is None else f"{name}_pool")(x)
+    if crop is not None:
+        x = layers.Cropping2D(((0, crop[0]), (0, crop[1])), name=name)(x)
+    return x
+
+
+def _ceil_mode(x, pool: Pool, name: str):
+    """Keras padding that gives PyTorch's ``ceil_mode`` windows exactly: ``(padding, pad, crop)``.
+
+    Per side ``n``: when the ceil-mode windows stay inside the input, "valid" gives them; when
+    the last one overhangs, Keras' "same" does, if it pads only at the end (-inf for max
+    pooling, uncounted for average). A side that wants "valid" while the other wants "same"
+    gets one zero row/column at its end and loses the last output again: the only window that
+    sees the zero is the one cropped away.
+    """
+    k, s = pool.size, pool.strides
+    sides = x.shape[1:3]
+    if any(n is None for n in sides):
+        raise ValueError(
+            f"Ceil-mode pooling (`{name}`, PyTorch's layout) needs a static input size. "
+            f"Received: input_shape with spatial sides {tuple(sides)}"
+        )
+
+    def out(n):  # the ceil-mode output side
+        return -(-(n - k) // s) + 1
+
+    def same_fits(n):  # Keras' "same" pads only at the end and gives the ceil-mode windows
+        total = max((-(-n // s) - 1) * s + k - n, 0)
+        return total < 2 and -(-n // s) == out(n)
+
+    def valid_fits(n):  # no ceil-mode window overhangs
+        return (out(n) - 1) * s + k <= n
+
+    if all(valid_fits(n) for n in sides):
+        return "valid", None, None
+    if all(same_fits(n) for n in sides):
+        return "same", None, None
+    pad = tuple(0 if same_fits(n) else 1 for n in sides)
+    if not all(same_fits(n + p) and (p == 0 or valid_fits(n)) for n, p in zip(sides, pad)):  # pragma: no cover
+        raise ValueError(f"Ceil-mode pooling `{name}` ({k}x{k}/{s}) on {tuple(sides)} has no exact Keras form.")
+    return "same", pad, tuple(out(n + p) - out(n) for n, p in zip(sides, pad))
 
 
 def _apply_branch(x, branch: Branch, *, prefix: str, style: ConvStyle, activation: Any):
@@ -371,7 +449,28 @@ class InceptionNet:
     aux_min_size: int = 0
 
 
-def build(spec, net: InceptionNet, common: dict, *, dropout, aux_logits=False, naive=False, aux_dropout=None):
+def _with_pytorch_pools(item):
+    """``item`` with its "same" average pools counting their zero padding (PyTorch's default)."""
+    if isinstance(item, Pool):
+        return dataclasses.replace(item, count_include_pad=True) if item.kind == "avg" and item.padding == "same" else item
+    if isinstance(item, Module):
+        branches = tuple(dataclasses.replace(b, layers=tuple(map(_with_pytorch_pools, b.layers))) for b in item.branches)
+        return dataclasses.replace(item, branches=branches)
+    return item
+
+
+def build(
+    spec,
+    net: InceptionNet,
+    common: dict,
+    *,
+    dropout,
+    aux_logits=False,
+    naive=False,
+    aux_dropout=None,
+    bn_scale=None,
+    count_include_pad=False,
+):
     """Build any Inception network (the family's one builder).
 
     Args:
@@ -382,6 +481,10 @@ def build(spec, net: InceptionNet, common: dict, *, dropout, aux_logits=False, n
         aux_logits: add the auxiliary heads (networks with ``aux_head``).
         naive: build every module in its naive form (GoogLeNet Fig. 2a).
         aux_dropout: the auxiliary heads' dropout (None: the head's own).
+        bn_scale: learn batch norm's gamma (None: the network's own ``ConvStyle``); PyTorch
+            ports of TF-slim networks have it where Keras does not.
+        count_include_pad: the modules' 3x3 average pools count their zero padding, as
+            PyTorch's ``avg_pool2d`` (torchvision's Inception-v3) does.
 
     Returns:
         The ``keras.Model`` (a list of outputs, main first, with ``aux_logits``).
@@ -398,14 +501,18 @@ def build(spec, net: InceptionNet, common: dict, *, dropout, aux_logits=False, n
         min_size=net.aux_min_size,
         model_name=spec.name,
     )
+    check_bool("count_include_pad", count_include_pad)
+    style = net.style if bn_scale is None else dataclasses.replace(net.style, bn_scale=check_bool("bn_scale", bn_scale))
     layout = net.layout
     if naive:
         layout = tuple((name, naive_module(item) if isinstance(item, Module) else item) for name, item in layout)
+    if count_include_pad:
+        layout = tuple((name, _with_pytorch_pools(item)) for name, item in layout)
     img = model_input(args)
     taps = {}
-    x = build_layout(img, layout, style=net.style, activation=args.activation, taps=taps)
+    x = build_layout(img, layout, style=style, activation=args.activation, taps=taps)
     if net.head_conv:
-        x = apply_conv(x, Conv(net.head_conv, 1), name="conv7b", style=net.style, activation=args.activation)
+        x = apply_conv(x, Conv(net.head_conv, 1), name="conv7b", style=style, activation=args.activation)
     x = classifier_head(x, args, dropout=dropout)
     if not aux_logits:
         return finalize_model(img, x, args)
@@ -415,7 +522,7 @@ def build(spec, net: InceptionNet, common: dict, *, dropout, aux_logits=False, n
             taps[tap],
             head,
             name=name,
-            style=net.style,
+            style=style,
             activation=args.activation,
             classes=args.classes,
             classifier_activation=args.classifier_activation,
@@ -423,6 +530,15 @@ def build(spec, net: InceptionNet, common: dict, *, dropout, aux_logits=False, n
         for name, tap in net.aux_taps
     ]
     return finalize_model(img, [x, *aux], args)
+
+
+BN_SCALE = Option(
+    "bn_scale",
+    None,
+    "learn batch norm's scale (gamma): None keeps the network's own (keras.applications' Inception-v3 "
+    "and Inception-ResNets have none, Inception-v4 has it); True is the PyTorch ports' form "
+    "(torchvision, timm), which their weights names select. Adds one parameter per BN channel.",
+)
 
 
 def moved_names(module: str, moved: dict):

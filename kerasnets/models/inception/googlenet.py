@@ -33,7 +33,7 @@ import dataclasses
 import keras
 
 from kerasnets.checks import check_activation, check_bool, check_choice, check_input_shape
-from kerasnets.models._variants import Option, define_variants, stages, variant
+from kerasnets.models._variants import IMAGENET_SIZES, Option, define_variants, stages, variant
 from kerasnets.models.inception.blocks import (
     LRN,
     AuxHead,
@@ -72,12 +72,13 @@ class InceptionV1Module:
     b5x5: int
     pool_proj: int
 
-    def module(self) -> Module:
+    def module(self, b5x5_kernel: int = 5) -> Module:
+        """The module; torchvision's GoogLeNet has a 3x3 (``b5x5_kernel=3``) in the "5x5" branch."""
         return Module(
             (
                 Branch("b1x1", (Conv(self.b1x1, 1),)),
                 Branch("b3x3", (Conv(self.b3x3_reduce, 1), Conv(self.b3x3, 3))),
-                Branch("b5x5", (Conv(self.b5x5_reduce, 1), Conv(self.b5x5, 5))),
+                Branch("b5x5", (Conv(self.b5x5_reduce, 1), Conv(self.b5x5, b5x5_kernel))),
                 Branch("bpool", (Pool("max", 3, 1), Conv(self.pool_proj, 1))),
             )
         )
@@ -141,34 +142,33 @@ BN_INCEPTION_MODULES = {
 }
 
 _GOOGLENET_STYLE = ConvStyle(batch_norm=False, use_bias=True)
+# torchvision's GoogLeNet: conv (no bias) -> BN (epsilon 1e-3, PyTorch momentum 0.1) -> ReLU.
+_TORCHVISION_STYLE = ConvStyle(batch_norm=True, use_bias=False, bn_scale=True, bn_epsilon=1e-3, bn_momentum=0.9)
 # BN-Inception's released (Caffe) model keeps the convolution biases next to BN's beta; that is
 # the 11,295,240-parameter reference count. BN constants as in the Caffe/PyTorch ports.
 _BN_INCEPTION_STYLE = ConvStyle(batch_norm=True, use_bias=True, bn_scale=True, bn_epsilon=1e-5, bn_momentum=0.9)
 
 
-def _googlenet_layout():
-    def mod(name):
-        return (name, GOOGLENET_MODULES[name].module())
+def _googlenet_layout(form: str = "paper"):
+    """Table 1's layers; ``form="torchvision"``: torchvision's GoogLeNet (no LRN, a 3x3 in the
+    "5x5" branch, ceil-mode max pools, the last one 2x2)."""
+    paper = form == "paper"
 
+    def mod(name):
+        return (name, GOOGLENET_MODULES[name].module(b5x5_kernel=5 if paper else 3))
+
+    def pool(name, size=3):
+        return (name, Pool("max", 3, 2) if paper else Pool("max", size, 2, "valid", ceil_mode=True))
+
+    lrn = (lambda name: ((name, LRN()),)) if paper else (lambda name: ())
     return (
-        ("conv1", Conv(64, 7, 2)),  # 112x112x64
-        ("pool1", Pool("max", 3, 2)),  # 56x56x64
-        ("lrn1", LRN()),
-        ("conv2_reduce", Conv(64, 1)),
-        ("conv2", Conv(192, 3)),  # 56x56x192
-        ("lrn2", LRN()),
-        ("pool2", Pool("max", 3, 2)),  # 28x28x192
-        mod("inc3a"),
-        mod("inc3b"),
-        ("pool3", Pool("max", 3, 2)),  # 14x14x480
-        mod("inc4a"),
-        mod("inc4b"),
-        mod("inc4c"),
-        mod("inc4d"),
-        mod("inc4e"),
-        ("pool4", Pool("max", 3, 2)),  # 7x7x832
-        mod("inc5a"),
-        mod("inc5b"),  # 7x7x1024
+        (("conv1", Conv(64, 7, 2)), pool("pool1"))  # 112x112x64, 56x56x64
+        + lrn("lrn1")
+        + (("conv2_reduce", Conv(64, 1)), ("conv2", Conv(192, 3)))  # 56x56x192
+        + lrn("lrn2")
+        + (pool("pool2"), mod("inc3a"), mod("inc3b"), pool("pool3"))  # 28x28x192 ... 14x14x480
+        + tuple(mod(f"inc4{m}") for m in "abcde")
+        + (pool("pool4", size=2), mod("inc5a"), mod("inc5b"))  # 7x7x832, 7x7x1024
     )
 
 
@@ -194,15 +194,30 @@ _GOOGLENET = InceptionNet(
     aux_taps=(("aux1", "inc4a"), ("aux2", "inc4d")),
     aux_min_size=65,  # the 4a/4d map (input / 16) must hold the 5x5 pool window
 )
+# The forms of the ``form`` option. torchvision's auxiliary heads pool adaptively to 4x4; here
+# they keep the paper's 5x5/3 pool (4x4 too at 224; torchvision publishes them untrained).
+_GOOGLENET_FORMS = {
+    "paper": _GOOGLENET,
+    "torchvision": dataclasses.replace(_GOOGLENET, layout=_googlenet_layout("torchvision"), style=_TORCHVISION_STYLE),
+}
+
+
+def _build_googlenet(spec, forms, common, *, form, **options):
+    """``build`` with the network of the chosen ``form``."""
+    return build(spec, forms[check_choice("form", form, tuple(forms))], common, **options)
+
+
 _BN_INCEPTION = InceptionNet(layout=_BN_INCEPTION_LAYOUT, style=_BN_INCEPTION_STYLE)
+# Registry fields GoogLeNet and BN-Inception share (Caffe models, BGR mean subtraction).
+_V1_DEFAULTS = dict(IMAGENET_SIZES, preprocessing="caffe")
 
 (googlenet,) = define_variants(
     "inception",
-    build,
+    _build_googlenet,
     (
         variant(
             "googlenet",
-            _GOOGLENET,
+            _GOOGLENET_FORMS,
             doc="""GoogLeNet (Inception-v1; Szegedy et al. 2014, Table 1).
 
             The paper gives 6.8M weights. With ``aux_logits=True``: 13,378,280 parameters (each
@@ -214,18 +229,26 @@ _BN_INCEPTION = InceptionNet(layout=_BN_INCEPTION_LAYOUT, style=_BN_INCEPTION_ST
             [(None, 1000), (None, 1000), (None, 1000)]
             """,
             paper=_PAPER_V1,
-            default_size=224,
-            min_size=32,
             ref_params=6_998_552,
             ref_params_source=(
                 "Caffe bvlc_googlenet main branch (6,990,272 weights + 8,280 biases); paper Table 1: "
                 "6.8M (its params column, weights only, rounded per layer)"
             ),
-            features=stages(("conv1_act", 64), ("lrn2", 192), ("inc3b", 480), ("inc4e", 832), ("inc5b", 1024)),
-            preprocessing="caffe",
+            # conv2_act, not the LRN after it: the layer exists in both forms.
+            features=stages(("conv1_act", 64), ("conv2_act", 192), ("inc3b", 480), ("inc4e", 832), ("inc5b", 1024)),
         ),
     ),
     options=(
+        Option(
+            "form",
+            "paper",
+            '``"paper"`` (Table 1: convolutions with biases, LRN, 5x5 convolutions) or ``"torchvision"``, '
+            "torchvision's GoogLeNet, which ``weights=\"torchvision/googlenet\"`` selects: batch norm "
+            "(epsilon 1e-3) after every convolution and no biases, no LRN, a 3x3 convolution in the \"5x5\" "
+            "branch (``b5x5``, torchvision's known deviation), ceil-mode max pools (the last one 2x2; they "
+            "need a static input size); 6,624,904 parameters. Its weights expect inputs in [-1, 1] "
+            "(``preprocess_input`` mode ``\"tf\"``; torchvision's ``transform_input`` maps to it).",
+        ),
         Option(
             "aux_logits",
             False,
@@ -246,7 +269,8 @@ _BN_INCEPTION = InceptionNet(layout=_BN_INCEPTION_LAYOUT, style=_BN_INCEPTION_ST
     returns="""A ``keras.Model``; layers ``conv1, pool1, lrn1, conv2_reduce, conv2, lrn2, pool2, inc3a, ...
     inc5b, avg_pool, dropout, predictions``; module ``inc4a``'s 3x3 branch is
     ``inc4a_b3x3_1`` (reduction) and ``inc4a_b3x3_2``.""",
-    raises="ValueError: ``aux_logits`` without the top or on a small or dynamic input size.",
+    raises="ValueError: ``aux_logits`` without the top or on a small or dynamic input size; ``form`` not one of the two.",
+    defaults=_V1_DEFAULTS,
 )
 
 (bn_inception,) = define_variants(
@@ -270,20 +294,18 @@ _BN_INCEPTION = InceptionNet(layout=_BN_INCEPTION_LAYOUT, style=_BN_INCEPTION_ST
             (None, 7, 7, 1056)
             """,
             paper=_PAPER_BN,
-            default_size=224,
-            min_size=32,
             ref_params=11_295_240,
             ref_params_source=(
                 "trainable parameters of the released BN-Inception (Caffe model by Y. Xiong, ported in Cadene's "
                 "pretrainedmodels and osmr/imgclsmob 'bninception': 11,295,240)"
             ),
             features=stages(("conv1_act", 64), ("conv2_act", 192), ("inc3b", 320), ("inc4d", 608), ("inc5b", 1024)),
-            preprocessing="caffe",
         ),
     ),
     options=(Option("dropout", 0.0, "dropout before the classifier (the paper removes it: 0)."),),
     returns="""A ``keras.Model``; layers ``conv1, pool1, conv2_reduce, conv2, pool2, inc3a ... inc5b,
     avg_pool, predictions``.""",
+    defaults=_V1_DEFAULTS,
 )
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from kerasnets.models._variants import Option, define_variants, stages, variant
 from kerasnets.models.inception.blocks import (
+    BN_SCALE,
     V3_STEM,
     AuxHead,
     Branch,
@@ -175,6 +176,15 @@ _PAPER = "Szegedy et al. 2015, Rethinking the Inception architecture for compute
             "``kerasnets.training.inception.compile_inception_v3``.",
         ),
         Option("dropout", 0.0, "dropout before the classifier (TF-slim's training recipe: 0.2; Keras: none)."),
+        BN_SCALE,
+        Option(
+            "count_include_pad",
+            False,
+            "the modules' 3x3 average pools divide by 9 at the border too, counting their zero padding "
+            "(PyTorch's ``avg_pool2d`` default, torchvision's Inception-v3); False is TF-slim's and Keras' "
+            "average over the real pixels. ``weights=\"torchvision/inception_v3\"`` (or "
+            "``\"timm/inception_v3.tv_in1k\"``) selects it with ``bn_scale=True``: 23,834,568 trainable parameters.",
+        ),
     ),
     returns="""A ``keras.Model``; grids 35x35 (``mixed_5b..5d``), 17x17 (``mixed_6a..6e``) and 8x8
     (``mixed_7a..7c``) at 299x299.""",

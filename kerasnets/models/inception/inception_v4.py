@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 
 from kerasnets.models._variants import Option, define_variants, stages, variant
-from kerasnets.models.inception.blocks import V3_STEM, Branch, Conv, ConvStyle, InceptionNet, Module, Pool, build
+from kerasnets.models.inception.blocks import BN_SCALE, V3_STEM, Branch, Conv, ConvStyle, InceptionNet, Module, Pool, build
 
 __all__ = [
     "inception_v4",
@@ -162,6 +162,37 @@ _IR_V2_STEM = V3_STEM + (  # TF-slim / Keras: 35x35x320
     ),
 )
 
+
+# The Inception-ResNet blocks: v1 and v2 differ only in their filter numbers.
+def _residual_35(b0: int, b1: tuple, b2: tuple) -> Module:
+    """Inception-ResNet-A: 1x1; 1x1 -> 3x3; 1x1 -> 3x3 -> 3x3; residual scale 0.17."""
+    return Module(
+        (
+            Branch("b0", (Conv(b0, 1),)),
+            Branch("b1", (Conv(b1[0], 1), Conv(b1[1], 3))),
+            Branch("b2", (Conv(b2[0], 1), Conv(b2[1], 3), Conv(b2[2], 3))),
+        ),
+        scale=0.17,
+    )
+
+
+def _residual_factorised(b0: int, b1: tuple, n: int, scale: float) -> Module:
+    """Inception-ResNet-B (n=7) and -C (n=3): 1x1; 1x1 -> 1xn -> nx1."""
+    return Module((Branch("b0", (Conv(b0, 1),)), Branch("b1", (Conv(b1[0], 1), Conv(b1[1], (1, n)), Conv(b1[2], (n, 1))))), scale=scale)
+
+
+def _residual_reduction_b(b0: tuple, b1: tuple, b2: tuple) -> Module:
+    """Inception-ResNet Reduction-B: 1x1 -> 3x3/2 (twice), 1x1 -> 3x3 -> 3x3/2, 3x3/2 max-pool."""
+    return Module(
+        (
+            Branch("b0", (Conv(b0[0], 1), Conv(b0[1], 3, 2, "valid"))),
+            Branch("b1", (Conv(b1[0], 1), Conv(b1[1], 3, 2, "valid"))),
+            Branch("b2", (Conv(b2[0], 1), Conv(b2[1], 3), Conv(b2[2], 3, 2, "valid"))),
+            Branch("bpool", (Pool("max", 3, 2, "valid"),)),
+        )
+    )
+
+
 _BN_GAMMA = ConvStyle(batch_norm=True, use_bias=False, bn_scale=True, bn_epsilon=1e-3, bn_momentum=0.99)
 _BN_NO_GAMMA = ConvStyle(batch_norm=True, use_bias=False, bn_scale=False, bn_epsilon=1e-3, bn_momentum=0.99)
 
@@ -205,62 +236,22 @@ CONFIGS = {
     ),
     "inception_resnet_v1": InceptionV4Config(
         stem=_IR_V1_STEM,
-        block_a=Module(  # Fig. 10, 35x35x256
-            (
-                Branch("b0", (Conv(32, 1),)),
-                Branch("b1", (Conv(32, 1), Conv(32, 3))),
-                Branch("b2", (Conv(32, 1), Conv(32, 3), Conv(32, 3))),
-            ),
-            scale=0.17,
-        ),
-        block_b=Module(  # Fig. 11, 17x17x896
-            (Branch("b0", (Conv(128, 1),)), Branch("b1", (Conv(128, 1), Conv(128, (1, 7)), Conv(128, (7, 1))))),
-            scale=0.10,
-        ),
-        block_c=Module(  # Fig. 13, 8x8x1792
-            (Branch("b0", (Conv(192, 1),)), Branch("b1", (Conv(192, 1), Conv(192, (1, 3)), Conv(192, (3, 1))))),
-            scale=0.20,
-        ),
+        block_a=_residual_35(32, (32, 32), (32, 32, 32)),  # Fig. 10, 35x35x256
+        block_b=_residual_factorised(128, (128, 128, 128), 7, 0.10),  # Fig. 11, 17x17x896
+        block_c=_residual_factorised(192, (192, 192, 192), 3, 0.20),  # Fig. 13, 8x8x1792
         repeats=(5, 10, 5),
         reduction_a=ReductionA(192, 192, 256, 384),
-        reduction_b=Module(  # Fig. 12, 8x8x1792
-            (
-                Branch("b0", (Conv(256, 1), Conv(384, 3, 2, "valid"))),
-                Branch("b1", (Conv(256, 1), Conv(256, 3, 2, "valid"))),
-                Branch("b2", (Conv(256, 1), Conv(256, 3), Conv(256, 3, 2, "valid"))),
-                Branch("bpool", (Pool("max", 3, 2, "valid"),)),
-            )
-        ),
+        reduction_b=_residual_reduction_b((256, 384), (256, 256), (256, 256, 256)),  # Fig. 12, 8x8x1792
         style=_BN_NO_GAMMA,
     ),
     "inception_resnet_v2": InceptionV4Config(
         stem=_IR_V2_STEM,
-        block_a=Module(  # block35 (Fig. 16), 35x35x320
-            (
-                Branch("b0", (Conv(32, 1),)),
-                Branch("b1", (Conv(32, 1), Conv(32, 3))),
-                Branch("b2", (Conv(32, 1), Conv(48, 3), Conv(64, 3))),
-            ),
-            scale=0.17,
-        ),
-        block_b=Module(  # block17 (Fig. 17), 17x17x1088
-            (Branch("b0", (Conv(192, 1),)), Branch("b1", (Conv(128, 1), Conv(160, (1, 7)), Conv(192, (7, 1))))),
-            scale=0.10,
-        ),
-        block_c=Module(  # block8 (Fig. 19), 8x8x2080
-            (Branch("b0", (Conv(192, 1),)), Branch("b1", (Conv(192, 1), Conv(224, (1, 3)), Conv(256, (3, 1))))),
-            scale=0.20,
-        ),
+        block_a=_residual_35(32, (32, 32), (32, 48, 64)),  # block35 (Fig. 16), 35x35x320
+        block_b=_residual_factorised(192, (128, 160, 192), 7, 0.10),  # block17 (Fig. 17), 17x17x1088
+        block_c=_residual_factorised(192, (192, 224, 256), 3, 0.20),  # block8 (Fig. 19), 8x8x2080
         repeats=(10, 20, 10),
         reduction_a=ReductionA(256, 256, 384, 384),
-        reduction_b=Module(  # Fig. 18, 8x8x2080
-            (
-                Branch("b0", (Conv(256, 1), Conv(384, 3, 2, "valid"))),
-                Branch("b1", (Conv(256, 1), Conv(288, 3, 2, "valid"))),
-                Branch("b2", (Conv(256, 1), Conv(288, 3), Conv(320, 3, 2, "valid"))),
-                Branch("bpool", (Pool("max", 3, 2, "valid"),)),
-            )
-        ),
+        reduction_b=_residual_reduction_b((256, 384), (256, 288), (256, 288, 320)),  # Fig. 18, 8x8x2080
         style=_BN_NO_GAMMA,
         last_block_linear=True,
         head_conv=1536,
@@ -270,7 +261,7 @@ CONFIGS = {
 _PAPER = "Szegedy, Ioffe, Vanhoucke & Alemi 2016, Inception-v4, Inception-ResNet and the impact of residual connections on learning"
 
 
-def _entry(name, *, title, summary, channels, a, b, c, **spec):
+def _entry(name, *, title, summary, channels, grids, **spec):
     """One variant record: the docstring's text, an example and the registry fields."""
     return variant(
         name,
@@ -279,7 +270,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
 
             {summary}
 
-            Grids 35x35 / 17x17 / 8x8 at 299x299: ``{a}`` / ``{b}`` / ``{c}``.
+            Grids 35x35 / 17x17 / 8x8 at 299x299: {" / ".join(f"``{g}``" for g in grids)}.
         """,
         example=f"""
             >>> kerasnets.{name}(include_top=False, input_shape=(75, 75, 3)).output.shape
@@ -306,9 +297,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
                 "``inception_v4``; the paper gives none) plus 29,184 BN moving statistics."
             ),
             channels=1536,
-            a="mixed_5b..5e",
-            b="mixed_6b..6h",
-            c="mixed_7b..7d",
+            grids=("mixed_5b..5e", "mixed_6b..6h", "mixed_7b..7d"),
             ref_params=42_679_816,
             ref_params_source=(
                 "trainable parameters of timm / osmr-imgclsmob / Cadene pretrainedmodels inception_v4 with 1000 "
@@ -328,9 +317,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
                 "(classes=1000): 22,742,808 trainable (hand count of the paper's figures; no reference implementation)."
             ),
             channels=1792,
-            a="block35_1..5",
-            b="block17_1..10",
-            c="block8_1..5",
+            grids=("block35_1..5", "block17_1..10", "block8_1..5"),
             ref_params=22_742_808,
             ref_params_source=(
                 "trainable parameters, hand count of the paper's Figs. 10-14 (the authors publish no total or code): "
@@ -350,9 +337,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
                 "``keras.applications.InceptionResNetV2`` load with ``weights=path`` and give the same outputs."
             ),
             channels=1536,
-            a="block35_1..10",
-            b="block17_1..20",
-            c="block8_1..10",
+            grids=("block35_1..10", "block17_1..20", "block8_1..10"),
             ref_params=55_813_192,
             ref_params_source=(
                 "trainable parameters of keras.applications.InceptionResNetV2 (its count_params() is 55,873,736 with "
@@ -364,7 +349,7 @@ def _entry(name, *, title, summary, channels, a, b, c, **spec):
             features=stages(("conv2b_act", 64), ("conv4a_act", 192), ("block35_10", 320), ("block17_20", 1088), ("conv7b_act", 1536)),
         ),
     ),
-    options=(Option("dropout", 0.2, "dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2)."),),
+    options=(Option("dropout", 0.2, "dropout before the classifier (the paper: keep probability 0.8, i.e. 0.2)."), BN_SCALE),
     returns="A ``keras.Model``.",
     defaults=dict(paper=_PAPER, default_size=299, min_size=75, preprocessing="tf"),
 )
