@@ -61,6 +61,22 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
+def alternating_step_times(models: dict, x, y, *, steps: int, blocks: int) -> dict[str, list[float]]:
+    """Seconds per ``train_on_batch`` step of each model, one figure per timed block.
+
+    The models take turns, ``steps`` steps each, ``blocks`` times over, so load on the machine
+    affects them alike; neighbouring blocks of two models saw about the same load.
+    """
+    times = {key: [] for key in models}
+    for _ in range(blocks):
+        for key, model in models.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                model.train_on_batch(x, y)
+            times[key].append((time.perf_counter() - start) / steps)
+    return times
+
+
 def median(values):
     return statistics.median(values)
 

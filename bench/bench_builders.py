@@ -28,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
+from _bench_utils import alternating_step_times, header, markdown_table, write_json  # noqa: E402
+
 # kerasnets name -> keras.applications constructor name
 PAIRS = {
     "vgg16": "VGG16",
@@ -92,13 +94,7 @@ def step_throughput(name, *, size, batch_size, steps, blocks):
     for model in models.values():
         model.train_on_batch(x, y)  # trace
         model.train_on_batch(x, y)
-    times = {impl: [] for impl in models}
-    for _ in range(blocks):
-        for impl, model in models.items():
-            start = time.perf_counter()
-            for _ in range(steps):
-                model.train_on_batch(x, y)
-            times[impl].append((time.perf_counter() - start) / steps)
+    times = alternating_step_times(models, x, y, steps=steps, blocks=blocks)
     ips = {impl: batch_size / float(np.median(t)) for impl, t in times.items()}
     # Per-block ratio (kerasnets / keras.applications images/s): blocks alternate, so each pair
     # of neighbouring blocks saw about the same machine load; their spread says what is noise.
@@ -121,7 +117,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import kerasnets
-    from _bench_utils import header, markdown_table, write_json
 
     registered = set(kerasnets.list_models())
     names = [n.strip() for n in args.models.split(",") if n.strip()]

@@ -19,31 +19,17 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, _ROOT)
+sys.path.insert(0, os.path.join(_ROOT, "tests"))  # family_models: the tests' classifier at any size
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
+from _bench_utils import alternating_step_times, header, markdown_table, write_json  # noqa: E402
+from family_models import small_classifier  # noqa: E402
+
 DEFAULT_MODELS = "lenet5,nin_cifar,resnet20,vgg11@32,densenet121@32"
-
-
-def small_classifier(name: str, size: int | None, classes: int = 10):
-    """A trainable classifier from a registered model at ``size`` (default: its own size).
-
-    Fixed-size heads (Flatten + Dense) at other sizes become include_top=False,
-    pooling="avg" plus a Dense softmax layer.
-    """
-    import keras
-
-    import kerasnets
-
-    spec = kerasnets.get_spec(name)
-    size = size or spec.default_size
-    shape = (size, size, spec.channels)
-    if spec.fixed_size and size != spec.default_size:
-        base = kerasnets.get_model(name, include_top=False, pooling="avg", input_shape=shape)
-        out = keras.layers.Dense(classes, activation="softmax", name="predictions")(base.output)
-        return keras.Model(base.input, out, name=f"{name}_{size}")
-    return kerasnets.get_model(name, classes=classes, input_shape=shape)
 
 
 def parse_models(text: str):
@@ -69,7 +55,7 @@ def bench_model(name, size, *, batch_size, steps, blocks):
     models = {}
     for mode, jit in (("oneDNN", False), ("XLA", True)):
         keras.utils.set_random_seed(0)
-        model = small_classifier(name, size)
+        model = small_classifier(name, size or spec.default_size, classes=10)
         model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy",
                       jit_compile=jit)
         models[mode] = model
@@ -84,13 +70,7 @@ def bench_model(name, size, *, batch_size, steps, blocks):
         model.train_on_batch(x, y)  # traces (and for XLA compiles) the step
         first[mode] = time.perf_counter() - start
         model.train_on_batch(x, y)
-    times = {mode: [] for mode in models}
-    for _ in range(blocks):
-        for mode, model in models.items():
-            start = time.perf_counter()
-            for _ in range(steps):
-                model.train_on_batch(x, y)
-            times[mode].append((time.perf_counter() - start) / steps)
+    times = alternating_step_times(models, x, y, steps=steps, blocks=blocks)
     off, on = float(np.median(times["oneDNN"])), float(np.median(times["XLA"]))
     return {
         "model": name if size is None else f"{name} @{size}",
@@ -117,8 +97,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import keras
-
-    from _bench_utils import header, markdown_table, write_json
 
     if keras.backend.backend() != "tensorflow":
         parser.error("bench_xla.py compares TensorFlow's kernels with XLA: run it with KERAS_BACKEND=tensorflow")

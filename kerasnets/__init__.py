@@ -16,72 +16,31 @@ once and a script pays for Keras only when it builds, counts or loads something.
 from __future__ import annotations
 
 import importlib
+import json
+import pathlib
 import warnings
 
 from kerasnets import _autoregister
 
 __version__ = "0.1.0"
 
-# Every registered builder (tests/test_registry.py checks this equals list_models()).
-_BUILDERS = (
-    "alexnet",
-    "bn_inception",
-    "densenet121",
-    "densenet161",
-    "densenet169",
-    "densenet201",
-    "densenet264",
-    "densenet_bc_100",
-    "googlenet",
-    "inception_resnet_v1",
-    "inception_resnet_v2",
-    "inception_v3",
-    "inception_v4",
-    "lenet5",
-    "nin",
-    "nin_cifar",
-    "plain18",
-    "plain34",
-    "resnet1001",
-    "resnet101",
-    "resnet101_v2",
-    "resnet110",
-    "resnet152",
-    "resnet152_v2",
-    "resnet18",
-    "resnet20",
-    "resnet32",
-    "resnet34",
-    "resnet44",
-    "resnet50",
-    "resnet50_v2",
-    "resnet56",
-    "resnext101_32x8d",
-    "resnext101_64x4d",
-    "resnext50_32x4d",
-    "vgg11",
-    "vgg11_lrn",
-    "vgg13",
-    "vgg16",
-    "vgg16_c",
-    "vgg19",
-)
+# Every registered builder: the names of the generated registry index, which ``python -m
+# kerasnets._index`` writes from the live registry (tests/test_cli.py checks the two agree).
+# Read here without importing kerasnets._index, which ``python -m`` runs as a script.
+_BUILDERS = tuple(json.loads(pathlib.Path(__file__).with_name("_index.json").read_text()))
 
-# name -> (module, attribute) of the other public names.
-_LAZY = {
-    "FeatureInfo": ("kerasnets._registry", "FeatureInfo"),
-    "ModelSpec": ("kerasnets._registry", "ModelSpec"),
-    "get_model": ("kerasnets.models", "get_model"),
-    "get_spec": ("kerasnets.models", "get_spec"),
-    "list_families": ("kerasnets.models", "list_families"),
-    "list_models": ("kerasnets.models", "list_models"),
-    "load_weights": ("kerasnets._weights", "load_weights"),
-    "feature_extractor": ("kerasnets.features", "feature_extractor"),
-    "summary": ("kerasnets.counting", "summary"),
-    "preprocess_input": ("kerasnets.preprocessing", "preprocess_input"),
-    "decode_predictions": ("kerasnets.pretrained.imagenet", "decode_predictions"),
-    "list_pretrained": ("kerasnets.pretrained.sources", "list_pretrained"),
+# The other public names, by the module that defines each under the same name.
+_HOMES = {
+    "kerasnets._registry": ("FeatureInfo", "ModelSpec"),
+    "kerasnets.models": ("get_model", "get_spec", "list_families", "list_models"),
+    "kerasnets._weights": ("load_weights",),
+    "kerasnets.features": ("feature_extractor",),
+    "kerasnets.counting": ("summary",),
+    "kerasnets.preprocessing": ("preprocess_input",),
+    "kerasnets.pretrained.imagenet": ("decode_predictions",),
+    "kerasnets.pretrained.sources": ("list_pretrained",),
 }
+_LAZY = {name: module for module, names in _HOMES.items() for name in names}
 
 # Names the star imports of the family modules used to leak to the top level; they keep
 # working for one release with a DeprecationWarning naming their home.
@@ -112,10 +71,10 @@ def __getattr__(name: str):
     if name in _BUILDERS:
         value = importlib.import_module("kerasnets.models").get_spec(name).builder
     elif name in _LAZY:
-        module, attribute = _LAZY[name]
+        module = _LAZY[name]
         if module in ("kerasnets.features", "kerasnets.counting"):
             importlib.import_module("kerasnets.models")  # both look models up in the registry
-        value = getattr(importlib.import_module(module), attribute)
+        value = getattr(importlib.import_module(module), name)
     elif name in _MOVED:
         home = _MOVED[name]
         warnings.warn(

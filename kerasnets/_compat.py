@@ -51,6 +51,17 @@ def _missing(what: str, owner: Any) -> KerasInternalsChanged:
     )
 
 
+def _private(owner: Any, path: str, where: str) -> Any:
+    """``owner.<path>`` (a dotted path); `KerasInternalsChanged` naming ``{where}.{path}`` when it is gone."""
+    value = owner
+    try:
+        for name in path.split("."):
+            value = getattr(value, name)
+    except AttributeError:
+        raise _missing(f"{where}.{path}", owner) from None
+    return value
+
+
 class KerasHistory(NamedTuple):
     """Where a symbolic tensor came from: the producing operation and the call/output indices."""
 
@@ -93,10 +104,7 @@ def inbound_nodes(layer: Any) -> list:
     """
     if not isinstance(layer, keras.Operation):
         raise TypeError(f"Expected a Keras layer or operation. Received: layer={type(layer).__name__}")
-    try:
-        return list(layer._inbound_nodes)
-    except AttributeError:
-        raise _missing("Operation._inbound_nodes", layer) from None
+    return list(_private(layer, "_inbound_nodes", "Operation"))
 
 
 def node_input_tensors(node: Any) -> list:
@@ -105,34 +113,22 @@ def node_input_tensors(node: Any) -> list:
     Why here: ``Node`` (keras.src.ops.node) is not exported, so its attributes are not public API
     even though the attribute itself has no underscore.
     """
-    try:
-        return list(node.input_tensors)
-    except AttributeError:
-        raise _missing("Node.input_tensors", node) from None
+    return list(_private(node, "input_tensors", "Node"))
 
 
 def node_output_tensors(node: Any) -> list:
     """The symbolic output tensors of a call node (flattened). Private for the same reason as above."""
-    try:
-        return list(node.outputs)
-    except AttributeError:
-        raise _missing("Node.outputs", node) from None
+    return list(_private(node, "outputs", "Node"))
 
 
 def node_operation(node: Any) -> Any:
     """The layer or operation a call node calls (``None`` for a graph input's node)."""
-    try:
-        return node.operation
-    except AttributeError:
-        raise _missing("Node.operation", node) from None
+    return _private(node, "operation", "Node")
 
 
 def node_is_input(node: Any) -> bool:
     """True for the node of a ``keras.Input`` (it calls nothing)."""
-    try:
-        return bool(node.is_input)
-    except AttributeError:
-        raise _missing("Node.is_input", node) from None
+    return bool(_private(node, "is_input", "Node"))
 
 
 def node_call_arguments(node: Any, tensors: dict[int, Any]) -> tuple[tuple, dict]:
@@ -141,11 +137,7 @@ def node_call_arguments(node: Any, tensors: dict[int, Any]) -> tuple[tuple, dict
     Why private: re-playing a recorded call with other inputs (e.g. other shapes) needs the
     node's ``SymbolicArguments.fill_in``; Keras' own ``Functional._run_through_graph`` uses it.
     """
-    try:
-        fill_in = node.arguments.fill_in
-    except AttributeError:
-        raise _missing("Node.arguments.fill_in", node) from None
-    return fill_in(tensors)
+    return _private(node, "arguments.fill_in", "Node")(tensors)
 
 
 def is_functional(model: Any) -> bool:
@@ -169,10 +161,7 @@ def nodes_by_depth(model: Any) -> dict[int, list]:
     Why private: the topologically sorted call nodes are only in ``Functional._nodes_by_depth``;
     the public ``model.operations`` lists each layer once, not each call of a shared layer.
     """
-    try:
-        return dict(model._nodes_by_depth)
-    except AttributeError:
-        raise _missing("Functional._nodes_by_depth", model) from None
+    return dict(_private(model, "_nodes_by_depth", "Functional"))
 
 
 def sequential_functional(model: Any) -> Any:
@@ -183,9 +172,7 @@ def sequential_functional(model: Any) -> Any:
     """
     if not isinstance(model, keras.Sequential):
         raise TypeError(f"Expected a keras.Sequential model. Received: model={type(model).__name__}")
-    if not hasattr(model, "_functional"):  # set (to None) in Sequential.__init__
-        raise _missing("Sequential._functional", model)
-    return model._functional
+    return _private(model, "_functional", "Sequential")  # set (to None) in Sequential.__init__
 
 
 def sublayers(layer: Any, *, recursive: bool = True) -> list:
@@ -194,10 +181,7 @@ def sublayers(layer: Any, *, recursive: bool = True) -> list:
     Why private: ``model.layers`` lists only the direct children of a model, and plain layers have
     no public list of the layers they track; Keras itself uses ``_flatten_layers``.
     """
-    try:
-        flatten = layer._flatten_layers
-    except AttributeError:
-        raise _missing("Layer._flatten_layers", layer) from None
+    flatten = _private(layer, "_flatten_layers", "Layer")
     return list(flatten(include_self=False, recursive=recursive))
 
 
@@ -209,9 +193,7 @@ def build_input_shapes(layer: Any) -> dict:
     """
     if not isinstance(layer, keras.layers.Layer):
         raise TypeError(f"Expected a Keras layer or model. Received: layer={type(layer).__name__}")
-    if not hasattr(layer, "_build_shapes_dict"):
-        raise _missing("Layer._build_shapes_dict", layer)
-    return dict(layer._build_shapes_dict or {})
+    return dict(_private(layer, "_build_shapes_dict", "Layer") or {})
 
 
 # DataLayer: the base class of Keras' own random preprocessing layers. A subclass writes its ``call``

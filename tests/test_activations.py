@@ -11,6 +11,7 @@ from kerasnets.layers import DynamicReLU
 from kerasnets.models import densenet as D
 from kerasnets.models import resnet as R
 from kerasnets.counting import count
+from keras_session import clear_keras_session  # noqa: F401 (autouse: clears the session after each test)
 
 TRAINED = ["relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "swish", "mish", "crelu", "maxout", "dynamic_relu"]
 # channels out / channels in of each activation
@@ -98,12 +99,6 @@ def _fits(model, size, channels=3, learning_rate=3e-3, inference_loss=False):
     if inference_loss:
         losses = [before, model.evaluate(x, y, batch_size=4, verbose=0)]
     assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
-
-
-@pytest.fixture(autouse=True)
-def _clear():
-    yield
-    keras.backend.clear_session()
 
 
 @pytest.mark.parametrize("activation", TRAINED)

@@ -12,6 +12,7 @@ import pytest
 
 import kerasnets
 from kerasnets.models import get_spec
+from keras_session import clear_keras_session  # noqa: F401 (autouse: clears the session after each test)
 
 ALL = kerasnets.list_models()
 
@@ -36,12 +37,6 @@ def _family_representatives():
 
 
 FAMILY_REPS = _family_representatives()
-
-
-@pytest.fixture(autouse=True)
-def _clear():
-    yield
-    keras.backend.clear_session()
 
 
 @pytest.mark.parametrize("name", ALL)

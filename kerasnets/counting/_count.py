@@ -137,63 +137,47 @@ def _bias_ops(use_bias: bool, elements) -> int | None:
 # "what would this layer cost ungrouped" without rebuilding anything.
 
 
+def _kernel(layer) -> int:
+    """Taps of one kernel window (9 for a 3x3)."""
+    return _prod(_tuple(layer.kernel_size, layer.rank))
+
+
+def _convolution(layer, outs, *, positions, weights, bias, use_bias=None) -> Counted:
+    """Any convolution: ``weights`` applied at ``positions`` (one MAC each), plus its bias
+    (``bias`` parameters, one add per output element) and fused activation."""
+    use_bias = layer.use_bias if use_bias is None else use_bias
+    out_el = _elements(outs[0])
+    params = _add(weights, bias if use_bias else 0)
+    ops = _add(_bias_ops(use_bias, out_el), _act_ops(layer.activation, out_el))
+    return Counted(_mul(positions, weights), ops, params)
+
+
 def _conv(layer, ins, outs, ov) -> Counted:
-    rank = layer.rank
-    kernel = _prod(_tuple(layer.kernel_size, rank))
     groups = ov.get("groups", layer.groups)
     cin = ins[0][-1]
-    filters = layer.filters
-    use_bias = ov.get("use_bias", layer.use_bias)
-    out_el = _elements(outs[0])
-    positions = _prod(outs[0][1:-1])
-    weights = kernel * (cin // groups) * filters if cin is not None else None
-    macs = _mul(positions, weights)
-    params = _add(weights, filters if use_bias else 0)
-    ops = _add(_bias_ops(use_bias, out_el), _act_ops(layer.activation, out_el))
-    return Counted(macs, ops, params)
+    weights = _kernel(layer) * (cin // groups) * layer.filters if cin is not None else None
+    return _convolution(
+        layer, outs, positions=_prod(outs[0][1:-1]), weights=weights, bias=layer.filters,
+        use_bias=ov.get("use_bias", layer.use_bias),
+    )
 
 
 def _conv_transpose(layer, ins, outs, ov) -> Counted:
     # Every input pixel scatters a kernel-sized patch into all output channels.
-    rank = layer.rank
-    kernel = _prod(_tuple(layer.kernel_size, rank))
-    cin = ins[0][-1]
-    filters = layer.filters
-    positions = _prod(ins[0][1:-1])
-    weights = _mul(kernel, cin, filters)
-    out_el = _elements(outs[0])
-    params = _add(weights, filters if layer.use_bias else 0)
-    ops = _add(_bias_ops(layer.use_bias, out_el), _act_ops(layer.activation, out_el))
-    return Counted(_mul(positions, weights), ops, params)
+    weights = _mul(_kernel(layer), ins[0][-1], layer.filters)
+    return _convolution(layer, outs, positions=_prod(ins[0][1:-1]), weights=weights, bias=layer.filters)
 
 
 def _depthwise(layer, ins, outs, ov) -> Counted:
-    rank = layer.rank
-    kernel = _prod(_tuple(layer.kernel_size, rank))
-    cin = ins[0][-1]
-    dm = layer.depth_multiplier
-    positions = _prod(outs[0][1:-1])
-    weights = _mul(kernel, cin, dm)
-    out_el = _elements(outs[0])
-    params = _add(weights, _mul(cin, dm) if layer.use_bias else 0)
-    ops = _add(_bias_ops(layer.use_bias, out_el), _act_ops(layer.activation, out_el))
-    return Counted(_mul(positions, weights), ops, params)
+    maps = _mul(ins[0][-1], layer.depth_multiplier)  # depth_multiplier maps per input channel
+    return _convolution(layer, outs, positions=_prod(outs[0][1:-1]), weights=_mul(_kernel(layer), maps), bias=maps)
 
 
 def _separable(layer, ins, outs, ov) -> Counted:
     # Depthwise k x k (depth_multiplier maps per channel) then a pointwise 1x1.
-    rank = layer.rank
-    kernel = _prod(_tuple(layer.kernel_size, rank))
-    cin = ins[0][-1]
-    dm = layer.depth_multiplier
-    filters = layer.filters
-    positions = _prod(outs[0][1:-1])
-    depthwise = _mul(kernel, cin, dm)
-    pointwise = _mul(cin, dm, filters)
-    out_el = _elements(outs[0])
-    params = _add(depthwise, pointwise, filters if layer.use_bias else 0)
-    ops = _add(_bias_ops(layer.use_bias, out_el), _act_ops(layer.activation, out_el))
-    return Counted(_mul(positions, _add(depthwise, pointwise)), ops, params)
+    maps = _mul(ins[0][-1], layer.depth_multiplier)
+    weights = _add(_mul(_kernel(layer), maps), _mul(maps, layer.filters))
+    return _convolution(layer, outs, positions=_prod(outs[0][1:-1]), weights=weights, bias=layer.filters)
 
 
 def _dense(layer, ins, outs, ov) -> Counted:

@@ -216,8 +216,18 @@ def _entry(name, *, title, **spec):
     )
 
 
-_TV = "torchvision {0} (num_params)"
-_TV_OPS = "torchvision {0}: {1} GFLOPS (multiply-adds; the paper only plots FLOPs, Fig. 3)"
+def _torchvision_entry(depth, params, macs):
+    """A DenseNet torchvision has, with its published counts (``macs`` holds its GFLOPS figure)."""
+    name = f"densenet{depth}"
+    growth_rate = CONFIGS[name].growth_rate
+    k = "" if growth_rate == 32 else f"; k={growth_rate}"
+    return _entry(
+        name, title=f"DenseNet-{depth} (Huang et al. 2016, Table 1{k}).",
+        ref_params=params, ref_params_source=f"torchvision {name} (num_params)",
+        ref_macs=macs,
+        ref_macs_source=f"torchvision {name}: {macs / 1e9:g} GFLOPS (multiply-adds; the paper only plots FLOPs, Fig. 3)",
+    )
+
 
 (
     densenet121,
@@ -230,26 +240,10 @@ _TV_OPS = "torchvision {0}: {1} GFLOPS (multiply-adds; the paper only plots FLOP
     "densenet",
     _build,
     (
-        _entry(
-            "densenet121", title="DenseNet-121 (Huang et al. 2016, Table 1).",
-            ref_params=7_978_856, ref_params_source=_TV.format("densenet121"),
-            ref_macs=2_834_000_000, ref_macs_source=_TV_OPS.format("densenet121", "2.834"),
-        ),
-        _entry(
-            "densenet161", title="DenseNet-161 (Huang et al. 2016, Table 1; k=48).",
-            ref_params=28_681_000, ref_params_source=_TV.format("densenet161"),
-            ref_macs=7_728_000_000, ref_macs_source=_TV_OPS.format("densenet161", "7.728"),
-        ),
-        _entry(
-            "densenet169", title="DenseNet-169 (Huang et al. 2016, Table 1).",
-            ref_params=14_149_480, ref_params_source=_TV.format("densenet169"),
-            ref_macs=3_360_000_000, ref_macs_source=_TV_OPS.format("densenet169", "3.36"),
-        ),
-        _entry(
-            "densenet201", title="DenseNet-201 (Huang et al. 2016, Table 1).",
-            ref_params=20_013_928, ref_params_source=_TV.format("densenet201"),
-            ref_macs=4_291_000_000, ref_macs_source=_TV_OPS.format("densenet201", "4.291"),
-        ),
+        _torchvision_entry(121, 7_978_856, 2_834_000_000),
+        _torchvision_entry(161, 28_681_000, 7_728_000_000),
+        _torchvision_entry(169, 14_149_480, 3_360_000_000),
+        _torchvision_entry(201, 20_013_928, 4_291_000_000),
         _entry(
             "densenet264", title="DenseNet-264 (Huang et al. 2016, Table 1).",
             ref_params=33_337_704, ref_params_source="hand count of Table 1's DenseNet-264 (not in torchvision or keras.applications)",

@@ -460,16 +460,23 @@ _OPTIONS = (
 )
 
 
+def _depth(config: ResNetConfig) -> int:
+    """The weighted layers of the name (ResNet-50): the blocks' convolutions, the stem and the classifier."""
+    return (3 if config.block == "bottleneck" else 2) * sum(config.depths) + 2
+
+
 def _entry(name, *, title, description, **spec):
     """One variant record: the docstring's text and the registry fields."""
     config = CONFIGS[name]
     cifar = config.stem == "cifar"
     # keras.applications: caffe for v1, tf for v2; torchvision-style (ResNeXt) and CIFAR nets: torch.
     preprocessing = "torch" if cifar or config.cardinality > 1 else ("tf" if config.preact else "caffe")
+    paper = "resnext" if config.cardinality > 1 else ("v2" if config.preact else "v1")
     return variant(
         name,
         config,
         doc=f"{title}\n\n{description}",
+        paper=_PAPERS[paper],
         features=_features(config),
         preprocessing=preprocessing,
         **(CIFAR_SIZES if cifar else IMAGENET_SIZES),
@@ -479,8 +486,56 @@ def _entry(name, *, title, description, **spec):
 
 _T1 = "He et al. 2015, Table 1 FLOPs column (multiply-adds)"
 _TV = "torchvision {0} (num_params)"
-
 _T6 = "He et al. 2015, Table 6"
+_XIE = "Xie et al. 2016"
+
+
+def _torchvision_macs(name, macs, note=""):
+    """torchvision's published multiply-adds, which ``macs`` holds (1_814_000_000: "1.814 GFLOPS")."""
+    return f"torchvision {name}: {macs / 1e9:g} GFLOPS (multiply-adds{note})"
+
+
+def _v1_entry(name, params, macs, table1, description=None):
+    """An ImageNet ResNet v1; ``table1``: its multiply-adds in Table 1 (x 10^9)."""
+    config = CONFIGS[name]
+    if config.block == "basic":
+        counted = _torchvision_macs(name, macs)
+    else:
+        # torchvision's bottleneck nets stride the 3x3 (v1.5): their figure is not this layout's.
+        counted = "analytic count (stride on the first 1x1)"
+        description = description or (
+            "The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications)."
+        )
+    return _entry(
+        name, title=f"ResNet-{_depth(config)} (He et al. 2015): {config.block} blocks, stages {config.depths}.",
+        description=description, ref_params=params, ref_params_source=_TV.format(name),
+        ref_macs=macs, ref_macs_source=f"{counted}; {_T1}: {table1} x 10^9",
+    )
+
+
+def _plain_entry(name, params, macs, table1, where):
+    """A plain network: its ResNet's stack without the 3 projection shortcuts (173,824 parameters)."""
+    depth = _depth(CONFIGS[name])
+    return _entry(
+        name, title=f"Plain-{depth} (He et al. 2015, {where}): ResNet-{depth}'s stack without shortcuts.",
+        description="The degradation experiment's baseline: no shortcuts and no Add layers.",
+        ref_params=params, ref_params_source=f"hand count: resnet{depth} less its 3 projection shortcuts (173,824)",
+        ref_macs=macs, ref_macs_source=f"analytic count; {_T1}: {table1} x 10^9 (plain and residual nets alike)",
+    )
+
+
+def _v2_entry(name, params, macs):
+    """An ImageNet pre-activation ResNet (the v2 paper gives no FLOPs)."""
+    config = CONFIGS[name]
+    return _entry(
+        name,
+        title=f"Pre-activation ResNet-{_depth(config)} (He et al. 2016): BN -> act -> conv bottlenecks, {config.depths}.",
+        description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
+        ref_params=params, ref_params_source=f"hand count (keras.applications.{_KERAS_APPLICATIONS[name]} less its conv biases)",
+        ref_macs=macs, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
+    )
+
+
 _CIFAR_DESC = (
     "CIFAR ResNet (He et al. 2015, sec. 4.2): a 3x3 conv of 16 maps, three stages of {n} basic "
     "blocks at 16, 32 and 64 maps (32x32, 16x16, 8x8), global average pooling and the classifier; "
@@ -488,16 +543,25 @@ _CIFAR_DESC = (
 )
 
 
-_XIE = "Xie et al. 2016"
-
-
 def _cifar_entry(depth, params, paper_params, macs):
     n = (depth - 2) // 6
     return _entry(
         f"resnet{depth}", title=f"ResNet-{depth} for CIFAR (6n+2 with n={n}; He et al. 2015, sec. 4.2).",
-        description=_CIFAR_DESC.format(n=n), paper=_PAPERS["v1"], ref_params=params,
+        description=_CIFAR_DESC.format(n=n), ref_params=params,
         ref_params_source=f"hand count with option A and 10 classes; {_T6}: {paper_params}",
         ref_macs=macs, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
+    )
+
+
+def _resnext_entry(name, params, macs, *, paper_params="", macs_source):
+    """A ResNeXt; ``paper_params``: the paper's Table 1 figure where it gives one."""
+    config = CONFIGS[name]
+    c, d = config.cardinality, config.group_width
+    return _entry(
+        name, title=f"ResNeXt-{_depth(config)} ({c}x{d}d) (Xie et al. 2016): cardinality {c}, bottleneck width {d}.",
+        description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
+        ref_params=params, ref_params_source=_TV.format(name) + (f"; {_XIE} Table 1: {paper_params}" if paper_params else ""),
+        ref_macs=macs, ref_macs_source=macs_source,
     )
 
 
@@ -525,66 +589,22 @@ def _cifar_entry(depth, params, paper_params, macs):
     "resnet",
     _build,
     (
-        _entry(
-            "resnet18", title="ResNet-18 (He et al. 2015): basic blocks, stages (2, 2, 2, 2).",
+        _v1_entry(
+            "resnet18", 11_689_512, 1_814_000_000, "1.8",
             description="Post-activation basic blocks; projection shortcuts where the shape changes (option B).",
-            paper=_PAPERS["v1"], ref_params=11_689_512, ref_params_source=_TV.format("resnet18"),
-            ref_macs=1_814_000_000, ref_macs_source="torchvision resnet18: 1.814 GFLOPS (multiply-adds); " + _T1 + ": 1.8 x 10^9",
         ),
-        _entry(
-            "resnet34", title="ResNet-34 (He et al. 2015): basic blocks, stages (3, 4, 6, 3).",
+        _v1_entry(
+            "resnet34", 21_797_672, 3_664_000_000, "3.6",
             description="Post-activation basic blocks; ``shortcut='A'`` gives the paper's parameter-free 34-layer A net.",
-            paper=_PAPERS["v1"], ref_params=21_797_672, ref_params_source=_TV.format("resnet34"),
-            ref_macs=3_664_000_000, ref_macs_source="torchvision resnet34: 3.664 GFLOPS (multiply-adds); " + _T1 + ": 3.6 x 10^9",
         ),
-        _entry(
-            "resnet50", title="ResNet-50 (He et al. 2015): bottleneck blocks, stages (3, 4, 6, 3).",
-            description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-            paper=_PAPERS["v1"], ref_params=25_557_032, ref_params_source=_TV.format("resnet50"),
-            ref_macs=3_857_973_248, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 3.8 x 10^9",
-        ),
-        _entry(
-            "resnet101", title="ResNet-101 (He et al. 2015): bottleneck blocks, stages (3, 4, 23, 3).",
-            description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-            paper=_PAPERS["v1"], ref_params=44_549_160, ref_params_source=_TV.format("resnet101"),
-            ref_macs=7_570_194_432, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 7.6 x 10^9",
-        ),
-        _entry(
-            "resnet152", title="ResNet-152 (He et al. 2015): bottleneck blocks, stages (3, 8, 36, 3).",
-            description="The stride of a downsampling block is on its first 1x1 convolution (the paper, keras.applications).",
-            paper=_PAPERS["v1"], ref_params=60_192_808, ref_params_source=_TV.format("resnet152"),
-            ref_macs=11_282_415_616, ref_macs_source="analytic count (stride on the first 1x1); " + _T1 + ": 11.3 x 10^9",
-        ),
-        _entry(
-            "plain18", title="Plain-18 (He et al. 2015, sec. 4.1): ResNet-18's stack without shortcuts.",
-            description="The degradation experiment's baseline: no shortcuts and no Add layers.",
-            paper=_PAPERS["v1"], ref_params=11_515_688, ref_params_source="hand count: resnet18 less its 3 projection shortcuts (173,824)",
-            ref_macs=1_794_805_760, ref_macs_source="analytic count; " + _T1 + ": 1.8 x 10^9 (plain and residual nets alike)",
-        ),
-        _entry(
-            "plain34", title="Plain-34 (He et al. 2015, Fig. 3 middle): ResNet-34's stack without shortcuts.",
-            description="The degradation experiment's baseline: no shortcuts and no Add layers.",
-            paper=_PAPERS["v1"], ref_params=21_623_848, ref_params_source="hand count: resnet34 less its 3 projection shortcuts (173,824)",
-            ref_macs=3_644_493_824, ref_macs_source="analytic count; " + _T1 + ": 3.6 x 10^9 (plain and residual nets alike)",
-        ),
-        _entry(
-            "resnet50_v2", title="Pre-activation ResNet-50 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 6, 3).",
-            description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-            paper=_PAPERS["v2"], ref_params=25_549_352, ref_params_source="hand count (keras.applications.ResNet50V2 less its conv biases)",
-            ref_macs=4_089_184_256, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
-        ),
-        _entry(
-            "resnet101_v2", title="Pre-activation ResNet-101 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 4, 23, 3).",
-            description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-            paper=_PAPERS["v2"], ref_params=44_541_480, ref_params_source="hand count (keras.applications.ResNet101V2 less its conv biases)",
-            ref_macs=7_801_405_440, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
-        ),
-        _entry(
-            "resnet152_v2", title="Pre-activation ResNet-152 (He et al. 2016): BN -> act -> conv bottlenecks, (3, 8, 36, 3).",
-            description="A clean identity path; the network ends with ``post_bn``/``post_act``.",
-            paper=_PAPERS["v2"], ref_params=60_185_128, ref_params_source="hand count (keras.applications.ResNet152V2 less its conv biases)",
-            ref_macs=11_513_626_624, ref_macs_source="analytic count of this layout (the v2 paper gives no FLOPs)",
-        ),
+        _v1_entry("resnet50", 25_557_032, 3_857_973_248, "3.8"),
+        _v1_entry("resnet101", 44_549_160, 7_570_194_432, "7.6"),
+        _v1_entry("resnet152", 60_192_808, 11_282_415_616, "11.3"),
+        _plain_entry("plain18", 11_515_688, 1_794_805_760, "1.8", where="sec. 4.1"),
+        _plain_entry("plain34", 21_623_848, 3_644_493_824, "3.6", where="Fig. 3 middle"),
+        _v2_entry("resnet50_v2", 25_549_352, 4_089_184_256),
+        _v2_entry("resnet101_v2", 44_541_480, 7_801_405_440),
+        _v2_entry("resnet152_v2", 60_185_128, 11_513_626_624),
 
         _cifar_entry(20, 269_722, "0.27M", 40_551_040),
         _cifar_entry(32, 464_154, "0.46M", 68_862_592),
@@ -597,28 +617,21 @@ def _cifar_entry(depth, params, paper_params, macs):
                 "9n+2 layers with n=111 pre-activation bottleneck blocks per stage (outputs 64, 128, 256; "
                 "inner widths 16, 32, 64) and projection shortcuts where the shape changes."
             ),
-            paper=_PAPERS["v2"], ref_params=10_327_706, ref_params_source="hand count with 10 classes; He et al. 2016, Table 3: 10.2M",
+            ref_params=10_327_706, ref_params_source="hand count with 10 classes; He et al. 2016, Table 3: 10.2M",
             ref_macs=1_490_995_712, ref_macs_source="analytic count of this layout at 32x32 (the paper gives none)",
         ),
 
-        _entry(
-            "resnext50_32x4d", title="ResNeXt-50 (32x4d) (Xie et al. 2016): cardinality 32, bottleneck width 4.",
-            description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-            paper=_PAPERS["resnext"], ref_params=25_028_904, ref_params_source=_TV.format("resnext50_32x4d") + f"; {_XIE} Table 1: 25.0M",
-            ref_macs=4_230_000_000, ref_macs_source=f"torchvision resnext50_32x4d: 4.23 GFLOPS (multiply-adds); {_XIE}, Table 1: 4.2 x 10^9",
+        _resnext_entry(
+            "resnext50_32x4d", 25_028_904, 4_230_000_000, paper_params="25.0M",
+            macs_source=_torchvision_macs("resnext50_32x4d", 4_230_000_000) + f"; {_XIE}, Table 1: 4.2 x 10^9",
         ),
-        _entry(
-            "resnext101_32x8d", title="ResNeXt-101 (32x8d) (Xie et al. 2016): cardinality 32, bottleneck width 8.",
-            description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-            paper=_PAPERS["resnext"], ref_params=88_791_336, ref_params_source=_TV.format("resnext101_32x8d"),
-            ref_macs=16_410_000_000, ref_macs_source="torchvision resnext101_32x8d: 16.41 GFLOPS (multiply-adds; not in the paper)",
+        _resnext_entry(
+            "resnext101_32x8d", 88_791_336, 16_410_000_000,
+            macs_source=_torchvision_macs("resnext101_32x8d", 16_410_000_000, "; not in the paper"),
         ),
-        _entry(
-            "resnext101_64x4d", title="ResNeXt-101 (64x4d) (Xie et al. 2016): cardinality 64, bottleneck width 4.",
-            description="Aggregated transformations as grouped 3x3 convolutions (the paper's form (c), Fig. 3).",
-            paper=_PAPERS["resnext"], ref_params=83_455_272, ref_params_source=_TV.format("resnext101_64x4d"),
-            ref_macs=15_460_000_000,
-            ref_macs_source="torchvision resnext101_64x4d: 15.46 GFLOPS (multiply-adds); the paper's Table 4 lists it "
+        _resnext_entry(
+            "resnext101_64x4d", 83_455_272, 15_460_000_000,
+            macs_source=_torchvision_macs("resnext101_64x4d", 15_460_000_000) + "; the paper's Table 4 lists it "
             "among the '2x complexity' models (twice ResNet-101's 7.8 x 10^9)",
         ),
     ),

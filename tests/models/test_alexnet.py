@@ -1,15 +1,9 @@
 """AlexNet's options: the two towers, the padded 224 and unpadded 227 inputs, LRN, dropout."""
 
-import keras
 import pytest
 
 import kerasnets
-
-
-@pytest.fixture(autouse=True)
-def _clear():
-    yield
-    keras.backend.clear_session()
+from keras_session import clear_keras_session  # noqa: F401 (autouse: clears the session after each test)
 
 
 def test_two_and_one_tower_counts():

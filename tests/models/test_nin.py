@@ -4,12 +4,7 @@ import keras
 import pytest
 
 import kerasnets
-
-
-@pytest.fixture(autouse=True)
-def _clear():
-    yield
-    keras.backend.clear_session()
+from keras_session import clear_keras_session  # noqa: F401 (autouse: clears the session after each test)
 
 
 def test_counts_and_the_classifier_is_a_1x1_convolution():

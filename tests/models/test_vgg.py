@@ -6,12 +6,7 @@ import pytest
 
 import kerasnets
 from kerasnets.models.vgg import CONFIGS
-
-
-@pytest.fixture(autouse=True)
-def _clear():
-    yield
-    keras.backend.clear_session()
+from keras_session import clear_keras_session  # noqa: F401 (autouse: clears the session after each test)
 
 
 def _convs(model):
