@@ -24,7 +24,7 @@ def feature_extractor(name: str, *, out_indices: Sequence[int] | None = None, **
     Returns:
         A ``keras.Model`` with one output per selected stage, in stage order,
         named after the stage layers. ``model.feature_info`` lists the
-        `FeatureInfo` records of the outputs.
+        [`FeatureInfo`][kerasnets.FeatureInfo] records of the outputs.
 
     Raises:
         ValueError: an unknown model, a model with no listed stages, or an

@@ -1,11 +1,11 @@
 """The few layers Keras lacks, written with ``keras.ops`` only (any backend).
 
-- `LocalResponseNormalization` (AlexNet, GoogLeNet, VGG A-LRN).
-- `CReLU` (concatenated ReLU; doubles the channels).
-- `Maxout` (max over ``pieces`` groups of channels; divides the channels).
-- `ZeroPadChannels` (ResNet option-A shortcut: subsample and zero-pad).
-- `GroupedConv2D` (``Conv2D(groups=g)`` computed group by group: faster on TF's CPU kernels).
-- `DynamicReLU` (DY-ReLU-B: per-channel piecewise-linear activation from global context).
+- [`LocalResponseNormalization`][kerasnets.layers.LocalResponseNormalization] (AlexNet, GoogLeNet, VGG A-LRN).
+- [`CReLU`][kerasnets.layers.CReLU] (concatenated ReLU; doubles the channels).
+- [`Maxout`][kerasnets.layers.Maxout] (max over ``pieces`` groups of channels; divides the channels).
+- [`ZeroPadChannels`][kerasnets.layers.ZeroPadChannels] (ResNet option-A shortcut: subsample and zero-pad).
+- [`GroupedConv2D`][kerasnets.layers.GroupedConv2D] (``Conv2D(groups=g)`` computed group by group: faster on TF's CPU kernels).
+- [`DynamicReLU`][kerasnets.layers.DynamicReLU] (DY-ReLU-B: per-channel piecewise-linear activation from global context).
 
 Each is registered as serializable under the ``kerasnets`` package, so
 ``.keras`` files load without ``custom_objects``.

@@ -7,7 +7,7 @@ elementwise work counted separately) and are checked against ``count_params()``
 and against published tables (``check_reference``). See docs/summary.md.
 
 ``kerasnets.summary`` is the `summary` function of this package; the counting machinery
-(``count``, ``Report``, ``check_reference``, ...) is public here, as ``kerasnets.counting.<name>``.
+(``count``, [`Report`][kerasnets.counting.Report], ``check_reference``, ...) is public here, as ``kerasnets.counting.<name>``.
 
 Examples:
     >>> import kerasnets
@@ -79,7 +79,7 @@ def count_registered(name: str, **build_kwargs: Any) -> Report:
         **build_kwargs: builder arguments (``input_shape``, ``include_top``...).
 
     Returns:
-        A `Report` (cached per name and arguments).
+        A [`Report`][kerasnets.counting.Report] (cached per name and arguments).
     """
     spec = get_spec(name)
     if "input_shape" in build_kwargs and build_kwargs["input_shape"] is not None:
@@ -112,7 +112,7 @@ def summary(
         **build_kwargs: with a name, extra builder arguments (``include_top=False``).
 
     Returns:
-        The `Report` (rows, totals, ``to_markdown()``, ``to_csv()``).
+        The [`Report`][kerasnets.counting.Report] (rows, totals, [`to_markdown()`][kerasnets.counting.Report.to_markdown], [`to_csv()`][kerasnets.counting.Report.to_csv]).
 
     Raises:
         ValueError: unknown model name (with close matches), unknown ``format``,

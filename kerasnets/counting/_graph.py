@@ -1,4 +1,4 @@
-"""Walk a Keras model's graph (functional, Sequential, nested, shared layers) into a `Report`.
+"""Walk a Keras model's graph (functional, Sequential, nested, shared layers) into a [`Report`][kerasnets.counting.Report].
 
 Subclassed models, which have no graph, are traced by `kerasnets.counting._trace`.
 """
@@ -161,7 +161,7 @@ def count(model, *, input_shape=None) -> Report:
             shapes for several inputs) to count at instead of the built one.
 
     Returns:
-        A `Report`.
+        A [`Report`][kerasnets.counting.Report].
 
     Raises:
         TypeError: ``model`` is not a Keras model.

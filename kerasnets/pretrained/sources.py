@@ -41,7 +41,7 @@ class PretrainedWeights:
         file_format: ``"safetensors"`` (read with NumPy) or ``"pth"`` (needs PyTorch).
         top1, top5: ImageNet-1k validation accuracy as published (percent).
         accuracy_source: who published the accuracy.
-        preprocessing: the ``kerasnets.preprocess_input`` mode the file expects.
+        preprocessing: the [`kerasnets.preprocess_input`][kerasnets.preprocessing.preprocess_input] mode the file expects.
         input_size: the evaluation resolution of the published accuracy.
         license: the licence of the weights as their publisher states it.
         source_model: the publisher's model name when it differs from ``model`` (torchvision's

@@ -39,7 +39,7 @@ def export_saved_model(
     """Export a Keras classifier as a versioned SavedModel for TensorFlow Serving.
 
     The SavedModel is written to ``base_dir/<version>`` atomically
-    (`kerasnets.serving.versions.write_version`): it is built in a hidden
+    ([`kerasnets.serving.versions.write_version`][kerasnets.serving.versions.write_version]): it is built in a hidden
     temporary folder inside ``base_dir`` (``.tmp-...``, which TF Serving ignores)
     and renamed into place; concurrent exports to one base get distinct
     versions; the temporary folders of killed exports are removed by the next
@@ -56,7 +56,7 @@ def export_saved_model(
             base directory). An existing version is never overwritten.
         preprocessing: what the graph applies to the ``[0, 255]`` float pixels
             after resizing: None (nothing), ``"scale"``, ``"tf"``, ``"torch"``,
-            ``"caffe"`` (the modes of `kerasnets.preprocessing.preprocess_input`)
+            ``"caffe"`` (the modes of [`kerasnets.preprocessing.preprocess_input`][kerasnets.preprocessing.preprocess_input])
             or a callable of one tensor written with TensorFlow or ``keras.ops``
             (a Keras layer works).
         top_k: how many classes ``classes``/``scores`` return (capped at ``classes``).

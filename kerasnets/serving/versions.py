@@ -12,7 +12,7 @@ writes such a version, for the classifier export and for the apps' exports
    loop: when another export to the same base took that number first (the
    rename then fails with ``ENOTEMPTY``/``EEXIST``), take the next free one.
    An existing version is never overwritten; an explicitly requested version
-   that exists is a `VersionExistsError`.
+   that exists is a [`VersionExistsError`][kerasnets.serving.versions.VersionExistsError].
 3. On any failure (an exception, Ctrl-C) the temporary folder is removed. A
    process killed with SIGKILL cannot clean up: its temporary folder is removed
    by the next export to the same base, **only if it is stale**:
@@ -27,7 +27,7 @@ writes such a version, for the classifier export and for the apps' exports
    left alone, however old it is. Where ``flock`` is unavailable (no
    ``fcntl``, or a file system that refuses it) nothing is removed.
 
-Every ``OSError`` becomes an `ExportError` naming the path and what went
+Every ``OSError`` becomes an [`ExportError`][kerasnets.serving.versions.ExportError] naming the path and what went
 wrong in one line; it is both an ``OSError`` and a ``ValueError``, so the
 command lines print it as a usage/input error (exit status 2).
 

@@ -8,7 +8,7 @@ Vision", section 7): replace the one-hot target ``delta_{k,y}`` by
 (``u(k) = 1/K`` uniform, ``eps = 0.1``, ``K = 1000``), which gave "about 0.2%
 absolute" top-1 and top-5 improvement. For one-hot targets this is exactly
 ``keras.losses.CategoricalCrossentropy(label_smoothing=eps)``;
-`LabelSmoothingCrossentropy` adds integer (sparse) labels, which
+[`LabelSmoothingCrossentropy`][kerasnets.training.LabelSmoothingCrossentropy] adds integer (sparse) labels, which
 Keras's ``SparseCategoricalCrossentropy`` cannot smooth.
 """
 
@@ -124,7 +124,7 @@ def label_smoothing_loss(
     """A ready loss for ``model.compile`` with Inception-v3's label smoothing.
 
     With ``epsilon == 0`` this is Keras's plain (sparse) categorical
-    cross-entropy; otherwise `LabelSmoothingCrossentropy`.
+    cross-entropy; otherwise [`LabelSmoothingCrossentropy`][kerasnets.training.LabelSmoothingCrossentropy].
 
     Args:
         epsilon: smoothing in [0, 1] (Inception-v3: 0.1).

@@ -147,7 +147,7 @@ def clip_by_global_norm(gradients: Sequence[Any], max_norm: float) -> tuple[list
 
     with ``||g||`` the norm of all gradients together (`global_norm`).
     Keras optimisers do the same when built with ``global_clipnorm=v`` (all
-    recipes of `kerasnets.training.recipe` accept ``clipnorm=v``); this
+    recipes of [`kerasnets.training.recipe`][kerasnets.training.recipe] accept ``clipnorm=v``); this
     function is for custom training loops.
 
     Args:

@@ -6,7 +6,7 @@
 >>> model.fit(train.map(lambda x, y: (r.augmentation(x, training=True), y)),
 ...           validation_data=val, epochs=r.epochs, callbacks=r.callbacks)  # doctest: +SKIP
 
-A `Recipe` holds fresh optimiser/loss/metric/callback objects: use one
+A [`Recipe`][kerasnets.training.Recipe] holds fresh optimiser/loss/metric/callback objects: use one
 ``recipe(...)`` call per model (Keras optimisers bind to one model's variables).
 """
 
@@ -395,7 +395,7 @@ def recipe(name: str, **overrides: Any) -> Recipe:
         **overrides: parameters to change (see above).
 
     Returns:
-        A `Recipe`.
+        A [`Recipe`][kerasnets.training.Recipe].
 
     Raises:
         ValueError: unknown ``name`` (the message lists the known recipes) or

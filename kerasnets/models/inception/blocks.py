@@ -5,20 +5,20 @@ convolutions and pooling whose outputs are concatenated (GoogLeNet, BN-Inception
 Inception-v4) or, for Inception-ResNet, concatenated, projected by a linear 1x1 convolution,
 scaled and added to the module's input. Here those tables are data:
 
-- ``Conv`` and ``Pool`` are one layer each (filters, kernel, stride, padding);
-- ``Branch`` is a named chain of them, optionally ending in a ``Branch.split`` (the
+- [`Conv`][kerasnets.models.inception.blocks.Conv] and [`Pool`][kerasnets.models.inception.blocks.Pool] are one layer each (filters, kernel, stride, padding);
+- [`Branch`][kerasnets.models.inception.blocks.Branch] is a named chain of them, optionally ending in a ``Branch.split`` (the
   "expanded" 8x8 modules of Inception-v3/v4, whose last 1x3 and 3x1 convolutions run in parallel
   and are concatenated);
-- ``Module`` is the branches plus, for Inception-ResNet, the residual ``scale``;
+- [`Module`][kerasnets.models.inception.blocks.Module] is the branches plus, for Inception-ResNet, the residual ``scale``;
 - a network is a sequence of ``(name, item)`` pairs (``Layout``) where an item is a
-  ``Conv``, ``Pool``, ``LRN`` or ``Module``;
-- ``ConvStyle`` says what one "convolution" is in a given network (bias, batch norm and its
+  [`Conv`][kerasnets.models.inception.blocks.Conv], [`Pool`][kerasnets.models.inception.blocks.Pool], ``LRN`` or [`Module`][kerasnets.models.inception.blocks.Module];
+- [`ConvStyle`][kerasnets.models.inception.blocks.ConvStyle] says what one "convolution" is in a given network (bias, batch norm and its
   constants): GoogLeNet's is conv + bias + ReLU, the later networks' conv + BN + ReLU.
 
 ``build_layout`` walks a layout, ``apply_module`` builds any module, and ``build`` is the
 family's one builder: the checks, the layout, an optional last 1x1 convolution, the classifier
 and the auxiliary heads of an [InceptionNet][kerasnets.models.inception.blocks.InceptionNet]
-record. ``V3_STEM`` is Inception-v3's stem, which Inception-ResNet-v1 and -v2 share. Layer names are
+record. [`V3_STEM`][kerasnets.models.inception.blocks.V3_STEM] is Inception-v3's stem, which Inception-ResNet-v1 and -v2 share. Layer names are
 ``{module}_{branch}_{i}_conv`` / ``_bn`` / ``_act`` (``i`` dropped when a branch has one
 convolution), ``{module}_{branch}_pool``; a plain module's concatenation is named ``{module}``,
 a residual module's output (after its activation) is ``{module}``.
@@ -112,7 +112,7 @@ class Branch:
 
     Attributes:
         name: the branch's name in layer names (``"b1x1"``, ``"b3x3"``, ``"b0"``, ``"bpool"``).
-        layers: ``Conv``/``Pool`` records applied in order (may be empty only
+        layers: [`Conv`][kerasnets.models.inception.blocks.Conv]/[`Pool`][kerasnets.models.inception.blocks.Pool] records applied in order (may be empty only
             with ``split``).
         split: convolutions applied in parallel to the branch's output and concatenated
             (Inception-v3's 8x8 modules: ``(Conv(384, (1, 3)), Conv(384, (3, 1)))``).
@@ -294,7 +294,7 @@ def apply_module(x, module: Module, *, name: str, style: ConvStyle, activation: 
         module: the branch-filter record.
         name: the module's name (``"inc3a"``, ``"mixed_6a"``, ``"block35_1"``).
         style: the network's convolution unit.
-        activation: the network's nonlinearity (see ``kerasnets.blocks.apply_activation``).
+        activation: the network's nonlinearity (see [`kerasnets.blocks.apply_activation`][kerasnets.blocks.apply_activation]).
 
     Returns:
         The module's output tensor; its last layer is named ``name``.
@@ -383,7 +383,7 @@ class AuxHead:
 
     Attributes:
         pool: the first pooling layer (``padding="valid"``).
-        convs: convolution units after it (network's ``ConvStyle``).
+        convs: convolution units after it (network's [`ConvStyle`][kerasnets.models.inception.blocks.ConvStyle]).
         fcs: widths of the hidden fully-connected layers (each followed by the activation).
         dropout: dropout before the classifier.
     """
@@ -481,7 +481,7 @@ def build(
         aux_logits: add the auxiliary heads (networks with ``aux_head``).
         naive: build every module in its naive form (GoogLeNet Fig. 2a).
         aux_dropout: the auxiliary heads' dropout (None: the head's own).
-        bn_scale: learn batch norm's gamma (None: the network's own ``ConvStyle``); PyTorch
+        bn_scale: learn batch norm's gamma (None: the network's own [`ConvStyle`][kerasnets.models.inception.blocks.ConvStyle]); PyTorch
             ports of TF-slim networks have it where Keras does not.
         count_include_pad: the modules' 3x3 average pools count their zero padding, as
             PyTorch's ``avg_pool2d`` (torchvision's Inception-v3) does.

@@ -1,7 +1,7 @@
 """GoogLeNet / Inception-v1 (Szegedy et al. 2014) and BN-Inception (Ioffe & Szegedy 2015).
 
-Both networks are one layout each of the shared Inception blocks (``kerasnets.models.inception.blocks``):
-the papers' tables are the data below, one ``InceptionV1Module`` record (the table's
+Both networks are one layout each of the shared Inception blocks ([`kerasnets.models.inception.blocks`][kerasnets.models.inception.blocks]):
+the papers' tables are the data below, one [`InceptionV1Module`][kerasnets.models.inception.googlenet.InceptionV1Module] record (the table's
 ``#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj`` columns) per module.
 
 **GoogLeNet** ("Going deeper with convolutions", Table 1): conv 7x7/2 64, max-pool, LRN,
@@ -10,8 +10,8 @@ conv 1x1 64, conv 3x3 192, LRN, max-pool, inception 3a, 3b, max-pool, 4a..4e, ma
 LRN uses Caffe's constants (the authors' released model). ``aux_logits=True`` adds the two
 auxiliary classifiers of section 5 on 4a and 4d (5x5/3 average pool, 1x1 conv 128, FC 1024,
 dropout 0.7, FC classes, softmax): the model then outputs ``[main, aux1, aux2]``;
-``kerasnets.training.inception.compile_googlenet`` compiles ``loss + 0.3 aux1 + 0.3 aux2`` and
-``kerasnets.training.inception.inference_model`` drops the auxiliary heads. ``naive=True`` builds
+[`kerasnets.training.inception.compile_googlenet`][kerasnets.training.compile_googlenet] compiles ``loss + 0.3 aux1 + 0.3 aux2`` and
+[`kerasnets.training.inception.inference_model`][kerasnets.training.inference_model] drops the auxiliary heads. ``naive=True`` builds
 every module without its 1x1 reductions and pool projections (Fig. 2a);
 [inception_module_model][kerasnets.models.inception.googlenet.inception_module_model] builds a single module for the cost
 comparison (see docs/models/inception.md).
@@ -254,8 +254,8 @@ _V1_DEFAULTS = dict(IMAGENET_SIZES, preprocessing="caffe")
             False,
             "add the auxiliary classifiers on inception 4a and 4d (section 5); the model then has three "
             "outputs ``[predictions, aux1_predictions, aux2_predictions]``. Needs ``include_top=True`` and "
-            "a static input of at least 65x65. Compile it with ``kerasnets.training.inception.compile_googlenet`` "
-            "(``loss + 0.3 aux1 + 0.3 aux2``); deploy ``kerasnets.training.inception.inference_model(model)``.",
+            "a static input of at least 65x65. Compile it with [`kerasnets.training.inception.compile_googlenet`][kerasnets.training.compile_googlenet] "
+            "(``loss + 0.3 aux1 + 0.3 aux2``); deploy [`kerasnets.training.inception.inference_model(model)`][kerasnets.training.inference_model].",
         ),
         Option(
             "naive",
@@ -320,7 +320,7 @@ def inception_module_model(*, input_shape=(28, 28, 256), module="inc3b", naive=F
 
     Args:
         input_shape: ``(height, width, channels)`` of the module's input.
-        module: a key of ``GOOGLENET_MODULES`` (``"inc3a"`` ... ``"inc5b"``) or an
+        module: a key of [`GOOGLENET_MODULES`][kerasnets.models.inception.googlenet.GOOGLENET_MODULES] (``"inc3a"`` ... ``"inc5b"``) or an
             [InceptionV1Module][kerasnets.models.inception.googlenet.InceptionV1Module].
         naive: build the naive module (Fig. 2a) instead of the one with reductions (Fig. 2b).
         activation: the nonlinearity.

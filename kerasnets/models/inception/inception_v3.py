@@ -16,7 +16,7 @@ The network of the paper's Table 1 at 299x299, built from the shared Inception b
 
 ``aux_logits=True`` adds the auxiliary classifier on the 17x17 grid (``mixed_6e``; sec. 4: the
 single side head, with batch norm, acting as a regulariser): 5x5/3 average pool, 1x1 conv 128,
-5x5 conv 768, FC classes (the released TF-slim head). ``kerasnets.training.inception.compile_inception_v3``
+5x5 conv 768, FC classes (the released TF-slim head). [`kerasnets.training.inception.compile_inception_v3`][kerasnets.training.compile_inception_v3]
 compiles it with the paper's label-smoothing regulariser (sec. 7, epsilon = 0.1).
 
 The layer sequence, convolutions without biases and batch norm without a learned scale (epsilon
@@ -173,7 +173,7 @@ _PAPER = "Szegedy et al. 2015, Rethinking the Inception architecture for compute
             "add the auxiliary classifier on ``mixed_6e`` (17x17x768); outputs ``[predictions, "
             "aux_predictions]``. Needs ``include_top=True`` and a static input size; on inputs below 299 "
             "its kernels are clipped to the map as in TF-slim. Train with "
-            "``kerasnets.training.inception.compile_inception_v3``.",
+            "[`kerasnets.training.inception.compile_inception_v3`][kerasnets.training.compile_inception_v3].",
         ),
         Option("dropout", 0.0, "dropout before the classifier (TF-slim's training recipe: 0.2; Keras: none)."),
         BN_SCALE,

@@ -3,7 +3,7 @@
 
 The three networks share one skeleton (paper Figs. 9 and 15), here one layout driven by an
 [InceptionV4Config][kerasnets.models.inception.inception_v4.InceptionV4Config] record, built by the
-family's one builder (``kerasnets.models.inception.blocks.build``):
+family's one builder ([`kerasnets.models.inception.blocks.build`][kerasnets.models.inception.blocks.build]):
 
     stem -> N_A x block A (35x35) -> Reduction-A (k, l, m, n) -> N_B x block B (17x17)
          -> Reduction-B -> N_C x block C (8x8) -> average pool -> dropout (keep 0.8) -> softmax
