@@ -19,7 +19,7 @@ DATASET_CHOICES = ("mnist-5k", "mnist", "fashion_mnist", "folder", "mnist_5k", "
 _FOLDER_CHOICES = ("folder", "image-folder", "image_folder", "imagefolder")
 
 _EPILOG = """examples:
-  python -m apps.mnist train --dataset mnist-5k --run-dir runs/lenet5        # offline, ~98.5%
+  python -m apps.mnist train --dataset mnist-5k --run-dir runs/lenet5        # offline, ~98.4%
   python -m apps.mnist train --dataset fashion_mnist --model resnet20 --run-dir runs/fashion
   python -m apps.mnist train --dataset folder --data-dir cifar10-jpeg.tar.gz --model resnet20 --run-dir runs/cifar
   python -m apps.mnist evaluate --run-dir runs/lenet5
@@ -92,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train from scratch in a --run-dir that holds a finished or interrupted run, discarding "
                         "its checkpoint (model.keras and metrics.json are replaced at the end)")
     t.add_argument("--epochs", type=cliargs.positive_int, default=None,
-                   help="epochs (default: 20 mnist-5k, 12 mnist, 30 fashion_mnist and folder)")
-    t.add_argument("--batch-size", type=cliargs.positive_int, default=None, help="global batch size (default: 128)")
+                   help="epochs (default: 8 mnist-5k, 12 mnist, 30 fashion_mnist and folder)")
+    t.add_argument("--batch-size", type=cliargs.positive_int, default=None,
+                   help="global batch size (default: 64 mnist-5k, 128 otherwise)")
     t.add_argument("--learning-rate", type=cliargs.positive_float, default=None,
-                   help="peak AdamW learning rate (default: 5e-3 mnist-5k, 3e-3 otherwise)")
+                   help="peak AdamW learning rate (default: 1e-2 mnist-5k, 3e-3 otherwise)")
     t.add_argument("--weight-decay", type=cliargs.non_negative_float, default=5e-4, help="AdamW decoupled weight decay")
     t.add_argument("--warmup-epochs", type=cliargs.non_negative_float, default=1.0,
                    help="linear warm-up before the cosine decay")
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pipeline", choices=("auto", "tf", "numpy"), default="auto",
                    help="input pipeline: auto = tf.data with the TensorFlow backend, NumPy otherwise (same batches)")
     t.add_argument("--checkpoint-every", type=cliargs.positive_int, default=50,
-                   help="BackupAndRestore checkpoint every N steps (and at each epoch end)")
+                   help="checkpoint at least every N steps (and at each epoch end); Keras runs the steps between "
+                        "two checkpoints in one call (the largest divisor of the epoch's steps up to N)")
     _flag_bool(t, "validate", True, "evaluate on the test split after each epoch (learning curves)")
     _flag_bool(t, "tensorboard", True, "TensorBoard logs in RUN_DIR/logs")
     t.add_argument("--train-limit", type=cliargs.positive_int, default=None,
