@@ -220,11 +220,24 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self._legacy_prev_path = self._prev_weights_path
         self._prev_weights_path = os.path.join(backup_dir, "prev.weights.h5")
         self.saved_step = -1  # global step of the newest checkpoint (-1: none)
+        self._unsaved = 0  # steps trained since the last save
+        self._previous_batch = -1
         self._skip_latest = False  # restore found latest unreadable: keep it aside at the next save
 
     def on_train_begin(self, logs=None):
         # Restoring happened in train(); don't let the parent move the initial epoch.
         self.model._initial_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._previous_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Counted here: Keras's own count takes the first batch of an epoch as one step, which is
+        # wrong when a call runs several steps (``batch`` is then the last of them).
+        self._unsaved += batch - self._previous_batch
+        self._previous_batch = batch
+        if self._unsaved >= self.save_freq:
+            self._save_model()
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
@@ -238,6 +251,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if sync is not None:  # JAX keeps the training state outside the model's variables during fit
             sync()
         step = self._step()
+        self._unsaved = 0
         if step == self.saved_step:
             return  # the epoch-end save right after a step save: nothing new
         os.makedirs(self.backup_dir, exist_ok=True)
