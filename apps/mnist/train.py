@@ -21,7 +21,9 @@ Steps per execution: Keras runs ``steps_per_execution`` train steps per call
 from Python (`steps_per_execution`: the largest divisor of the epoch's steps up
 to ``checkpoint_every``), so an execution never crosses an epoch end or a
 checkpoint, and the results are those of one step per call. On the 2-core CPU
-this took a third off mnist-5k's training time (docs/benchmarks.md).
+this took a third off mnist-5k's training time (docs/benchmarks.md). Under a
+``tf.distribute`` strategy it stays one step per call (Keras's multi-step loop
+fails on multi-worker iterators).
 
 The run folder keeps its work safe:
 
@@ -474,6 +476,16 @@ def get_strategy(name: str = "default"):
     return _distribute.get_strategy(name)
 
 
+def _distributed(strategy) -> bool:
+    """Whether ``strategy`` is a real ``tf.distribute`` one (not the stand-in or TensorFlow's no-op default)."""
+    if isinstance(strategy, _NoStrategy):
+        return False
+    import tensorflow as tf
+
+    # Outside any scope get_strategy() is TensorFlow's default strategy; inside one, it is that one.
+    return tf.distribute.has_strategy() or strategy is not tf.distribute.get_strategy()
+
+
 def _current_strategy(cfg):
     if _tf_backend():
         import tensorflow as tf
@@ -738,8 +750,10 @@ def _train_locked(cfg: TrainConfig, strategy, out_dir: str, backup: ResumableBac
         return s if kind == "tf" else iter(s)
 
     def fit(first_step, **kwargs):
-        # Executions end at the checkpoints: the backup saves every `per_call` steps.
-        per_call = steps_per_execution(kwargs["steps_per_epoch"], cfg.checkpoint_every)
+        # Executions end at the checkpoints: the backup saves every `per_call` steps. Under a
+        # tf.distribute strategy one step per call: Keras's multi-step loop fails on a
+        # multi-worker iterator (InvalidArgumentError in its `has_next`, TF 2.21).
+        per_call = 1 if _distributed(strategy) else steps_per_execution(kwargs["steps_per_epoch"], cfg.checkpoint_every)
         _use_steps_per_execution(model, per_call)
         backup.save_freq = per_call
         kwargs.update(validation_data=val, verbose=0, shuffle=False)
