@@ -1,7 +1,7 @@
 """Run under KERAS_BACKEND=jax by tests/test_no_tensorflow.py and tests/test_jax_backend.py.
 
 Usage: KERAS_BACKEND=jax python tests/jax_backend_check.py OUT.json [--steps N] [--max-fit-layers L]
-       [--block-tensorflow] [--no-families] [--library IMAGE_DIR] [--mnist-app RUN_DIR]
+       [--block-tensorflow] [--no-families] [--library IMAGE_DIR] [--mnist-app RUN_DIR] [--augmentations]
 
 Builds the smallest model of every registered family at a small input size
 (tests/family_models.py), counts it with ``kerasnets.summary``, takes N ``fit`` steps on one
@@ -10,7 +10,9 @@ the per-step losses. With --block-tensorflow, ``import tensorflow`` raises Impor
 process (a meta-path finder installed before anything is imported), as on the GPU machine.
 With --library, also checks a training recipe, kerasnets.data, kerasnets.distribute and
 kerasnets._tf (tests/test_no_tensorflow.py). With --mnist-app, also trains the MNIST app for one short epoch through its public
-``apps.mnist.train.train``. Results go to OUT.json; the tests assert on them.
+``apps.mnist.train.train``. With --augmentations, the papers' augmentation stacks
+(``kerasnets.training``) each train one jit-compiled step in front of a flatten + dense model
+and predict with it. Results go to OUT.json; the tests assert on them.
 """
 
 import importlib.abc
@@ -134,6 +136,38 @@ def check_library(image_dir: str) -> dict:
     return out
 
 
+def check_augmentations() -> dict:
+    """One jit-compiled ``fit`` step and a ``predict`` through each paper's augmentation in front of a model.
+
+    The model flattens the augmented image, so an augmentation whose output size at inference
+    differs from training (Keras's ``RandomCrop`` passes the whole image through) fails here.
+    """
+    import keras
+    import numpy as np
+
+    from kerasnets import training
+
+    stacks = {
+        "alexnet": (32, lambda: training.alexnet_augmentation(crop_size=24, seed=0)),
+        "vgg": (32, lambda: training.vgg_augmentation(scale=(32, 40), crop_size=24, seed=0)),
+        "cifar": (32, lambda: training.cifar_augmentation(seed=0)),
+    }
+    out = {}
+    for name, (side, make) in stacks.items():
+        try:
+            keras.utils.set_random_seed(0)
+            inputs = keras.Input((side, side, 3))
+            outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(make()(inputs)))
+            model = keras.Model(inputs, outputs)
+            model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=True)
+            x = np.random.default_rng(0).uniform(0, 1, (4, side, side, 3)).astype("float32")
+            history = model.fit(x, np.arange(4), batch_size=4, epochs=1, verbose=0)
+            out[name] = {"loss": history.history["loss"], "predict_shape": list(model.predict(x, verbose=0).shape)}
+        except Exception:  # reported, and the test fails naming the stack
+            out[name] = {"error": traceback.format_exc()}
+    return out
+
+
 def check_mnist_app(run_dir: str) -> dict:
     try:
         from apps.mnist.train import TrainConfig, train
@@ -178,6 +212,8 @@ def main():
             report["library"] = {"error": traceback.format_exc()}
     if "--mnist-app" in args:
         report["mnist_app"] = check_mnist_app(args[args.index("--mnist-app") + 1])
+    if "--augmentations" in args:
+        report["augmentations"] = check_augmentations()
     report["tensorflow_modules_loaded"] = BlockTensorFlow.loaded()
     with open(out, "w") as f:
         json.dump(report, f, indent=2)

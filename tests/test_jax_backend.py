@@ -40,6 +40,14 @@ def _run(tmp_path, *extra):
     return json.loads(out.read_text())
 
 
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """One JAX process for the quick checks: the MNIST app's short epoch and the augmentation stacks."""
+    tmp_path = tmp_path_factory.mktemp("jax_quick")
+    extra = ["--mnist-app", str(tmp_path / "mnist_run")] if _app_train_available() else []
+    return _run(tmp_path, "--no-families", "--augmentations", *extra)
+
+
 def _check_training(entry):
     assert "error" not in entry, entry["error"]
     losses = np.array(entry["loss"])
@@ -50,10 +58,10 @@ def _check_training(entry):
     assert losses[1:].min() < losses[0], f"{entry['model']}: loss did not decrease: {losses}"
 
 
-def test_mnist_app_trains_under_jax(tmp_path):
+def test_mnist_app_trains_under_jax(quick_report):
     if not _app_train_available():
         pytest.skip("apps.mnist.train is not present in this checkout")
-    report = _run(tmp_path, "--no-families", "--mnist-app", str(tmp_path / "mnist_run"))
+    report = quick_report
     assert report["backend"] == "jax"
     app = report["mnist_app"]
     if "skipped" in app:
@@ -61,6 +69,14 @@ def test_mnist_app_trains_under_jax(tmp_path):
     assert "error" not in app, app["error"]
     assert app["jit_compile"] is True
     assert np.isfinite(app["loss"]).all() and 0.0 <= app["test_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("stack", ["alexnet", "vgg", "cifar"])
+def test_paper_augmentation_fits_in_front_of_a_model_under_jax(quick_report, stack):
+    # The crop keeps its output size at inference, which the JAX trainer traces while building.
+    entry = quick_report["augmentations"][stack]
+    assert "error" not in entry, entry["error"]
+    assert np.isfinite(entry["loss"]).all() and entry["predict_shape"] == [4, 10]
 
 
 @pytest.mark.slow

@@ -7,19 +7,7 @@ import json
 import os
 import sys
 
-from kerasnets.cliargs import (
-    HelpFormatter,
-    UsageError,
-    add_jit_compile_argument,
-    builder_option,
-    check_output_dir,
-    check_output_file,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    run_main,
-)
+from kerasnets import cliargs
 
 __all__ = ["build_parser", "main", "export_run", "PROG", "DATASET_CHOICES"]
 
@@ -31,7 +19,7 @@ DATASET_CHOICES = ("mnist-5k", "mnist", "fashion_mnist", "folder", "mnist_5k", "
 _FOLDER_CHOICES = ("folder", "image-folder", "image_folder", "imagefolder")
 
 _EPILOG = """examples:
-  python -m apps.mnist train --dataset mnist-5k --run-dir runs/lenet5        # offline, ~98.5%
+  python -m apps.mnist train --dataset mnist-5k --run-dir runs/lenet5        # offline, ~98.4%
   python -m apps.mnist train --dataset fashion_mnist --model resnet20 --run-dir runs/fashion
   python -m apps.mnist train --dataset folder --data-dir cifar10-jpeg.tar.gz --model resnet20 --run-dir runs/cifar
   python -m apps.mnist evaluate --run-dir runs/lenet5
@@ -53,7 +41,7 @@ See docs/apps/mnist.md."""
 
 def _below_one(text: str) -> float:
     """A number in [0, 1) (label smoothing, zoom fraction)."""
-    value = non_negative_float(text)
+    value = cliargs.non_negative_float(text)
     if value >= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
     return value
@@ -74,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate, run and export MNIST / Fashion-MNIST (or image-folder) classifiers built "
                     "with kerasnets.",
         epilog=_EPILOG,
-        formatter_class=HelpFormatter,
+        formatter_class=cliargs.HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict,export}")
     sub.required = True
@@ -91,11 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="never try the Keras downloader when the data is missing")
 
     t = sub.add_parser("train", help="train a model (resumes an interrupted run in the same --run-dir)",
-                       formatter_class=HelpFormatter, epilog=_EPILOG)
+                       formatter_class=cliargs.HelpFormatter, epilog=_EPILOG)
     data_args(t)
     t.add_argument("--model", default="lenet5", help="a registered kerasnets model that takes small inputs "
-                   "(lenet5, resnet20, nin_cifar, densenet_bc_100_k12, ...); inputs are padded/resized to its size")
-    t.add_argument("--model-option", type=builder_option, action="append", default=[], metavar="KEY=VALUE",
+                   "(lenet5, resnet20, nin_cifar, densenet_bc_100, ...); inputs are padded/resized to its size")
+    t.add_argument("--model-option", type=cliargs.builder_option, action="append", default=[], metavar="KEY=VALUE",
                    help="builder option, repeatable (lenet5 default: form=modern); values are parsed as JSON "
                         "when possible")
     t.add_argument("--run-dir", default="runs/mnist", help="output folder: config, history.csv, TensorBoard logs "
@@ -103,47 +91,51 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true",
                    help="train from scratch in a --run-dir that holds a finished or interrupted run, discarding "
                         "its checkpoint (model.keras and metrics.json are replaced at the end)")
-    t.add_argument("--epochs", type=positive_int, default=None,
-                   help="epochs (default: 20 mnist-5k, 12 mnist, 30 fashion_mnist and folder)")
-    t.add_argument("--batch-size", type=positive_int, default=None, help="global batch size (default: 128)")
-    t.add_argument("--learning-rate", type=positive_float, default=None,
-                   help="peak AdamW learning rate (default: 5e-3 mnist-5k, 3e-3 otherwise)")
-    t.add_argument("--weight-decay", type=non_negative_float, default=5e-4, help="AdamW decoupled weight decay")
-    t.add_argument("--warmup-epochs", type=non_negative_float, default=1.0,
+    t.add_argument("--epochs", type=cliargs.positive_int, default=None,
+                   help="epochs (default: 8 mnist-5k, 12 mnist, 30 fashion_mnist and folder)")
+    t.add_argument("--batch-size", type=cliargs.positive_int, default=None,
+                   help="global batch size (default: 64 mnist-5k, 128 otherwise)")
+    t.add_argument("--learning-rate", type=cliargs.positive_float, default=None,
+                   help="peak AdamW learning rate (default: 1e-2 mnist-5k, 3e-3 otherwise)")
+    t.add_argument("--weight-decay", type=cliargs.non_negative_float, default=5e-4, help="AdamW decoupled weight decay")
+    t.add_argument("--warmup-epochs", type=cliargs.non_negative_float, default=1.0,
                    help="linear warm-up before the cosine decay")
     t.add_argument("--label-smoothing", type=_below_one, default=0.1, help="label smoothing epsilon, in [0, 1) "
                    "(0 = off)")
-    t.add_argument("--rotation", type=non_negative_float, default=None,
+    t.add_argument("--rotation", type=cliargs.non_negative_float, default=None,
                    help="max random rotation, degrees (default: 10 digits, 0 fashion and folder)")
     t.add_argument("--scale", type=_below_one, default=None,
                    help="max random zoom fraction, in [0, 1) (default: 0.1 digits, 0 fashion and folder)")
-    t.add_argument("--shift", type=non_negative_float, default=None,
+    t.add_argument("--shift", type=cliargs.non_negative_float, default=None,
                    help="max random shift, pixels (default: 2, 4 for folder)")
     t.add_argument("--hflip", dest="hflip", action="store_true", default=None,
                    help="random horizontal flips (default: on for fashion_mnist and folder, off for digits)")
     t.add_argument("--no-hflip", dest="hflip", action="store_false", help="no random horizontal flips")
-    t.add_argument("--seed", type=non_negative_int, default=0, help="seed of weights, data order and augmentation")
+    t.add_argument("--seed", type=cliargs.non_negative_int, default=0,
+                   help="seed of weights, data order and augmentation")
     _flag_bool(t, "deterministic", True, "deterministic TF ops: the same seed gives the same metrics")
-    add_jit_compile_argument(t)
+    cliargs.add_jit_compile_argument(t)
     t.add_argument("--precision", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"), default="auto",
                    help="auto = mixed_float16 with a GPU, float32 on CPU")
     t.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                    help="tf.distribute strategy (TensorFlow backend; multiworker reads TF_CONFIG)")
     t.add_argument("--pipeline", choices=("auto", "tf", "numpy"), default="auto",
                    help="input pipeline: auto = tf.data with the TensorFlow backend, NumPy otherwise (same batches)")
-    t.add_argument("--checkpoint-every", type=positive_int, default=50,
-                   help="BackupAndRestore checkpoint every N steps (and at each epoch end)")
+    t.add_argument("--checkpoint-every", type=cliargs.positive_int, default=50,
+                   help="checkpoint at least every N steps (and at each epoch end); Keras runs the steps between "
+                        "two checkpoints in one call (the largest divisor of the epoch's steps up to N)")
     _flag_bool(t, "validate", True, "evaluate on the test split after each epoch (learning curves)")
     _flag_bool(t, "tensorboard", True, "TensorBoard logs in RUN_DIR/logs")
-    t.add_argument("--train-limit", type=positive_int, default=None, help="use only the first N training images")
-    t.add_argument("--test-limit", type=positive_int, default=None, help="use only the first N test images")
-    t.add_argument("--folder-limit", type=positive_int, default=None,
+    t.add_argument("--train-limit", type=cliargs.positive_int, default=None,
+                   help="use only the first N training images")
+    t.add_argument("--test-limit", type=cliargs.positive_int, default=None, help="use only the first N test images")
+    t.add_argument("--folder-limit", type=cliargs.positive_int, default=None,
                    help="--dataset folder: read at most N images per class and split")
     t.add_argument("--verbose", choices=("auto", "0", "1", "2"), default="auto",
                    help="0: no progress; otherwise one line per epoch on stderr")
 
     e = sub.add_parser("evaluate", help="test accuracy, per-class accuracy, PNGs (curves, confusion, errors)",
-                       formatter_class=HelpFormatter)
+                       formatter_class=cliargs.HelpFormatter)
     e.add_argument("--run-dir", required=True, help="the training run folder (or a .keras file)")
     e.add_argument("--dataset", default=None, type=str.lower, choices=DATASET_CHOICES, metavar="NAME",
                    help="override the run's dataset")
@@ -151,16 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-download", dest="download", action="store_false", help="never try the Keras downloader")
     e.add_argument("--out-dir", default=None,
                    help="where to write PNGs and evaluation.json (default: RUN_DIR/evaluation)")
-    e.add_argument("--test-limit", type=positive_int, default=None, help="use only the first N test images")
+    e.add_argument("--test-limit", type=cliargs.positive_int, default=None, help="use only the first N test images")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("predict", help="classify image files (PNG/JPEG/...) or IDX files",
-                       formatter_class=HelpFormatter)
+                       formatter_class=cliargs.HelpFormatter)
     p.add_argument("inputs", nargs="+", help="image files or IDX image files")
     p.add_argument("--run-dir", required=True, help="the training run folder (or a .keras file)")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                    help="invert grey image files to light-on-dark (auto: when the border is light)")
-    p.add_argument("--top-k", type=positive_int, default=3,
+    p.add_argument("--top-k", type=cliargs.positive_int, default=3,
                    help="ranked classes per image; more than the model's classes shows them all (with a note)")
     p.add_argument("--labels", default=None, help="an IDX label file matching the inputs: prints accuracy")
     p.add_argument("--output", default=None, help="write all predictions to this CSV file (a new file)")
@@ -168,11 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
 
     x = sub.add_parser("export", help="write a TF-Serving SavedModel taking raw uint8 images",
-                       formatter_class=HelpFormatter)
+                       formatter_class=cliargs.HelpFormatter)
     x.add_argument("--run-dir", required=True, help="the training run folder (or a .keras file)")
     x.add_argument("--export-dir", required=True, help="TF Serving base folder; the model goes to EXPORT_DIR/VERSION")
-    x.add_argument("--version", type=positive_int, default=None, help="version number (default: next free)")
-    x.add_argument("--top-k", type=positive_int, default=3,
+    x.add_argument("--version", type=cliargs.positive_int, default=None, help="version number (default: next free)")
+    x.add_argument("--top-k", type=cliargs.positive_int, default=3,
                    help="classes/scores returned per image (at most the model's classes)")
     x.add_argument("--name", default="mnist", help="model name in the warm-up requests")
     return parser
@@ -242,11 +234,11 @@ def _check_data_dir(data_dir, dataset) -> None:
     folder_mode = dataset in _FOLDER_CHOICES
     if not os.path.exists(data_dir) or not (os.path.isdir(data_dir) or (folder_mode and os.path.isfile(data_dir))):
         wanted = "a folder of class folders or a .tar.gz of them" if folder_mode else "an existing folder"
-        raise UsageError(f"argument --data-dir: expected {wanted}, got {data_dir!r}")
+        raise cliargs.UsageError(f"argument --data-dir: expected {wanted}, got {data_dir!r}")
 
 
 def _train(args) -> int:
-    check_output_dir(args.run_dir, "--run-dir")
+    cliargs.check_output_dir(args.run_dir, "--run-dir")
     _check_data_dir(args.data_dir, args.dataset)
     from apps.mnist.train import TrainConfig, TrainingInterrupted, train
 
@@ -278,7 +270,7 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     if args.out_dir is not None:
-        check_output_dir(args.out_dir, "--out-dir")
+        cliargs.check_output_dir(args.out_dir, "--out-dir")
     _check_data_dir(args.data_dir, args.dataset or "folder")
     from apps.mnist.evaluate import evaluate
 
@@ -298,7 +290,7 @@ def _evaluate(args) -> int:
 
 def _predict(args) -> int:
     if args.output is not None:
-        check_output_file(args.output, "--output", overwrite=args.overwrite)
+        cliargs.check_output_file(args.output, "--output", overwrite=args.overwrite)
     import numpy as np
 
     from apps.mnist.evaluate import load_run_model
@@ -312,8 +304,8 @@ def _predict(args) -> int:
     if args.labels:
         labels = read_idx(args.labels, expect_ndim=1)
         if len(labels) != len(rows):
-            raise UsageError(f"argument --labels: {args.labels!r} holds {len(labels)} labels, expected one per input "
-                             f"image ({len(rows)})")
+            raise cliargs.UsageError(f"argument --labels: {args.labels!r} holds {len(labels)} labels, expected one "
+                                     f"per input image ({len(rows)})")
         accuracy = float(np.mean([r["label"] == int(t) for r, t in zip(rows, labels)]))
     if args.output:
         import csv
@@ -339,7 +331,7 @@ def _predict(args) -> int:
 
 
 def _export(args) -> int:
-    check_output_dir(args.export_dir, "--export-dir")
+    cliargs.check_output_dir(args.export_dir, "--export-dir")
     path = export_run(args.run_dir, args.export_dir, version=args.version, top_k=args.top_k, name=args.name)
     print(f"SavedModel written to {path} (signature serving_default: uint8 images -> probabilities, classes, scores)")
     return 0
@@ -353,4 +345,4 @@ def _main(argv) -> int:
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (2 bad input or missing data, 130 interrupted; no traceback)."""
-    return run_main(_main, argv, prog=PROG)
+    return cliargs.run_main(_main, argv, prog=PROG)

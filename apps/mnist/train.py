@@ -7,7 +7,7 @@ from ``config.strategy``; with any other backend (JAX) it runs without
 TensorFlow, on the NumPy input pipeline (`apps.mnist.pipeline`).
 
 Resuming: a `ResumableBackup` (a ``keras.callbacks.BackupAndRestore``)
-saves weights and optimizer state every ``checkpoint_every`` steps and at each
+saves weights and optimizer state at least every ``checkpoint_every`` steps and at each
 epoch end into ``<run_dir>/backup``, atomically (a new file is renamed into
 place; the one before is kept as the previous checkpoint). When `train`
 starts and finds a backup, it restores it, reads the global step from the
@@ -16,6 +16,14 @@ stream is a pure function of seed and step), then runs the remaining epochs.
 Nothing done before the last checkpoint is lost or repeated; on CPU with
 ``deterministic=True`` the resumed run ends with the same weights as an
 uninterrupted one.
+
+Steps per execution: Keras runs ``steps_per_execution`` train steps per call
+from Python (`steps_per_execution`: the largest divisor of the epoch's steps up
+to ``checkpoint_every``), so an execution never crosses an epoch end or a
+checkpoint, and the results are those of one step per call. On the 2-core CPU
+this took a third off mnist-5k's training time (docs/benchmarks.md). Under a
+``tf.distribute`` strategy it stays one step per call (Keras's multi-step loop
+fails on multi-worker iterators).
 
 The run folder keeps its work safe:
 
@@ -56,7 +64,7 @@ from kerasnets.checks import check_choice, check_fraction, check_positive_int, c
 
 __all__ = ["TrainConfig", "TrainResult", "train", "ResumableBackup", "RunLock", "RunFolderError",
            "TrainingInterrupted", "RUN_SETTINGS", "get_strategy", "resolve_jit_compile", "resolve_precision",
-           "read_history"]
+           "read_history", "steps_per_execution"]
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -214,11 +222,24 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self._legacy_prev_path = self._prev_weights_path
         self._prev_weights_path = os.path.join(backup_dir, "prev.weights.h5")
         self.saved_step = -1  # global step of the newest checkpoint (-1: none)
+        self._unsaved = 0  # steps trained since the last save
+        self._previous_batch = -1
         self._skip_latest = False  # restore found latest unreadable: keep it aside at the next save
 
     def on_train_begin(self, logs=None):
         # Restoring happened in train(); don't let the parent move the initial epoch.
         self.model._initial_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._previous_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Counted here: Keras's own count takes the first batch of an epoch as one step, which is
+        # wrong when a call runs several steps (``batch`` is then the last of them).
+        self._unsaved += batch - self._previous_batch
+        self._previous_batch = batch
+        if self._unsaved >= self.save_freq:
+            self._save_model()
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
@@ -232,6 +253,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if sync is not None:  # JAX keeps the training state outside the model's variables during fit
             sync()
         step = self._step()
+        self._unsaved = 0
         if step == self.saved_step:
             return  # the epoch-end save right after a step save: nothing new
         os.makedirs(self.backup_dir, exist_ok=True)
@@ -330,6 +352,27 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
     def clear(self) -> None:
         shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+def steps_per_execution(steps: int, checkpoint_every: int) -> int:
+    """Train steps per Keras execution: the largest divisor of ``steps`` that is at most ``checkpoint_every``.
+
+    A divisor, so that every execution ends inside the epoch (an execution that crossed the epoch's
+    end would take the next epoch's batches); at most ``checkpoint_every``, so that the checkpoints
+    (taken between executions) stay at most that many steps apart.
+
+    Example:
+        >>> steps_per_execution(31, 50), steps_per_execution(468, 50), steps_per_execution(80, 3)
+        (31, 39, 2)
+    """
+    return max(k for k in range(1, min(steps, checkpoint_every) + 1) if steps % k == 0)
+
+
+def _use_steps_per_execution(model: keras.Model, k: int) -> None:
+    """Run ``k`` steps per execution from now on (the train function is rebuilt if ``k`` changes)."""
+    if model.steps_per_execution != k:
+        model.steps_per_execution = k
+        model.make_train_function(force=True)
 
 
 class _StopAfterEpoch(keras.callbacks.Callback):
@@ -431,6 +474,16 @@ def get_strategy(name: str = "default"):
                              f"Received: strategy={name!r}")
         return _NoStrategy()
     return _distribute.get_strategy(name)
+
+
+def _distributed(strategy) -> bool:
+    """Whether ``strategy`` is a real ``tf.distribute`` one (not the stand-in or TensorFlow's no-op default)."""
+    if isinstance(strategy, _NoStrategy):
+        return False
+    import tensorflow as tf
+
+    # Outside any scope get_strategy() is TensorFlow's default strategy; inside one, it is that one.
+    return tf.distribute.has_strategy() or strategy is not tf.distribute.get_strategy()
 
 
 def _current_strategy(cfg):
@@ -697,6 +750,12 @@ def _train_locked(cfg: TrainConfig, strategy, out_dir: str, backup: ResumableBac
         return s if kind == "tf" else iter(s)
 
     def fit(first_step, **kwargs):
+        # Executions end at the checkpoints: the backup saves every `per_call` steps. Under a
+        # tf.distribute strategy one step per call: Keras's multi-step loop fails on a
+        # multi-worker iterator (InvalidArgumentError in its `has_next`, TF 2.21).
+        per_call = 1 if _distributed(strategy) else steps_per_execution(kwargs["steps_per_epoch"], cfg.checkpoint_every)
+        _use_steps_per_execution(model, per_call)
+        backup.save_freq = per_call
         kwargs.update(validation_data=val, verbose=0, shuffle=False)
         if kind == "numpy":
             kwargs["validation_batch_size"] = 500

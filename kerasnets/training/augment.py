@@ -428,6 +428,14 @@ class RandomPadCrop(_DataLayer):
         if height is None or width is None:
             dyn = b.shape(images)
             height, width = dyn[1], dyn[2]
+        static = (images.shape[1], images.shape[2])
+        if None not in static and self.crop_size is not None and (
+            static[0] + 2 * p < height or static[1] + 2 * p < width
+        ):
+            raise ValueError(
+                f"`crop_size` must fit in the padded image ({static[0] + 2 * p}x{static[1] + 2 * p}: "
+                f"{static[0]}x{static[1]} plus padding={p} per side). Received: crop_size={list(self.crop_size)}"
+            )
         padded = b.numpy.pad(images, [[0, 0], [p, p], [p, p], [0, 0]], mode="constant") if p else images
         dyn = b.shape(padded)
         room_h = b.cast(dyn[1] - height, "float32")
@@ -639,7 +647,11 @@ def alexnet_augmentation(
     more training views), plus `PCALighting` with ``a ~ N(0, 0.1)``.
     Feed 256x256 images (shorter side rescaled to 256, centre 256 crop: e.g.
     ``keras.layers.Resizing(256, 256, crop_to_aspect_ratio=True)``). Apply it
-    to training batches (``aug(x, training=True)``, e.g. in ``tf.data.map``).
+    to training batches (``aug(x, training=True)``, e.g. in ``tf.data.map``), or
+    put it in front of the model for ``fit``: the crop is `RandomPadCrop` without
+    padding (a window per image), and at inference the centre ``crop_size`` crop,
+    so the model sees the same size either way (Keras's ``RandomCrop`` passes the
+    whole image through at inference, which no longer fits the model).
 
     Args:
         crop_size: side of the random crop.
@@ -661,7 +673,7 @@ def alexnet_augmentation(
     crop_size = check_positive_int("crop_size", crop_size)
     return keras.Sequential(
         [
-            keras.layers.RandomCrop(crop_size, crop_size, seed=_derived(seed, 0), name="random_crop"),
+            RandomPadCrop(0, crop_size, seed=_derived(seed, 0), name="random_crop"),
             keras.layers.RandomFlip("horizontal", seed=_derived(seed, 1), name="random_flip"),
             PCALighting(
                 eigenvalues, eigenvectors, stddev=lighting_stddev, value_range=value_range,

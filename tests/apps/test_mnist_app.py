@@ -27,7 +27,7 @@ def test_classifier_pads_normalises_and_uses_the_registry():
     names = [layer.name for layer in model.layers]
     assert names[:3] == ["images", "pad_input", "normalize"] and "c1" in names and names[-1] == "predictions"
     assert model.get_layer("c1").input.shape[1:] == (32, 32, 1)  # LeNet-5's 32x32 field
-    assert input_size_for("resnet20") == 32
+    assert input_size_for("resnet20") == input_size_for("densenet_bc_100") == 32  # CIFAR nets: no resizing
     x = np.zeros((1, 28, 28, 1), np.float32)
     np.testing.assert_allclose(model.get_layer("normalize")(x).numpy().min(), -0.1 / 0.3, rtol=1e-5)
 
@@ -145,6 +145,20 @@ def test_interrupted_run_resumes_and_loses_nothing(reference_run, tmp_path):
     assert metrics["resumed_from_step"] == 5 and metrics["total_steps"] == 8
 
 
+def test_steps_per_execution_changes_nothing_and_resumes_across_a_change(reference_run, tmp_path):
+    # checkpoint_every=2: two steps per Keras execution (the reference runs one); the crash after the
+    # execution that ends at batch 1 of epoch 1 leaves the checkpoint of step 6. The resumed run,
+    # with checkpoint_every=4, runs the epoch's last two steps as one execution.
+    run_dir = str(tmp_path / "per_execution")
+    with pytest.raises(_Interrupt):
+        train(TrainConfig(run_dir=run_dir, **{**TINY, "checkpoint_every": 2}), callbacks=[_RaiseAt(epoch=1, batch=1)])
+    resumed = train(TrainConfig(run_dir=run_dir, **{**TINY, "checkpoint_every": 4}))
+    assert resumed.resumed_from_step == 6 and resumed.model.steps_per_execution == 2
+    for a, b in zip(resumed.model.get_weights(), reference_run.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert resumed.history[0] == reference_run.history[0]  # the epoch trained in executions of two steps
+
+
 def test_strategies():
     assert type(get_strategy("default")).__name__ == "_DefaultDistributionStrategy"
     with pytest.raises(ValueError, match="`strategy` must be one of 'default', 'mirrored', 'multiworker'"):
@@ -221,7 +235,7 @@ def test_help_lists_every_command_and_flag(capsys):
         assert flag in text
     flat = " ".join(text.split())
     assert "(default: None)" not in flat and "(default: mnist-5k) (default: mnist-5k)" not in flat
-    assert "global batch size (default: 128)" in flat  # defaults that mean something are still shown
+    assert "global batch size (default: 64 mnist-5k, 128 otherwise)" in flat  # defaults that mean something are still shown
     assert "--overwrite" in text and "--pipeline" in text and "exit status" in text
 
 
@@ -338,16 +352,22 @@ def test_image_folder_mode_trains_a_cifar_net_on_a_generated_folder(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists("../shared/data/cifar10/cifar10-jpeg.tar.gz"),
                     reason="../shared/data/cifar10/cifar10-jpeg.tar.gz is absent (the shared data folder)")
-def test_image_folder_mode_reads_a_slice_of_the_real_cifar10_archive(tmp_path):
+@pytest.mark.parametrize("model", [
+    "nin_cifar",
+    # Its first train step takes minutes to trace on the 2-core CPU (docs/apps/mnist.md).
+    pytest.param("densenet_bc_100", marks=pytest.mark.slow),
+])
+def test_image_folder_mode_reads_a_slice_of_the_real_cifar10_archive(tmp_path, model):
     from apps.mnist.data import load_app_data
 
     data = load_app_data("folder", data_dir="../shared/data/cifar10/cifar10-jpeg.tar.gz", folder_limit=6)
     assert data.x_train.shape == (60, 32, 32, 3) and data.x_test.shape == (60, 32, 32, 3)
     assert data.class_names[:3] == ("airplane", "automobile", "bird") and sorted(set(data.y_train)) == list(range(10))
     result = train(TrainConfig(dataset="folder", data_dir="../shared/data/cifar10/cifar10-jpeg.tar.gz",
-                               folder_limit=6, model="nin_cifar", model_kwargs={}, run_dir=str(tmp_path / "run"),
+                               folder_limit=6, model=model, model_kwargs={}, run_dir=str(tmp_path / "run"),
                                epochs=1, batch_size=20, tensorboard=False, validate=False, verbose=0))
     assert result.model.output_shape == (None, 10) and result.test_accuracy is not None
+    assert np.isfinite([row["loss"] for row in result.history]).all()
 
 
 def test_help_parses_every_example_with_the_real_parser():
