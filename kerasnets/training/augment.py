@@ -1,6 +1,6 @@
 """Training-time image augmentation from the papers, as backend-agnostic Keras layers.
 
-* `PCALighting` -- AlexNet's colour ("lighting") augmentation
+* [`PCALighting`][kerasnets.training.PCALighting] -- AlexNet's colour ("lighting") augmentation
   (Krizhevsky, Sutskever & Hinton 2012, section 4.1), with `rgb_pca` to
   compute the eigenvectors/eigenvalues of the RGB covariance of a training set.
 * `ScaleJitter` -- VGG's single-scale (S fixed) and multi-scale
@@ -110,14 +110,14 @@ def rgb_pca(
 
     Krizhevsky et al. 2012 ("ImageNet Classification with Deep Convolutional
     Neural Networks", section 4.1) "perform PCA on the set of RGB pixel values
-    throughout the ImageNet training set"; `PCALighting` then shifts
+    throughout the ImageNet training set"; [`PCALighting`][kerasnets.training.PCALighting] then shifts
     every pixel along those principal components. The covariance is
     accumulated exactly (float64 sums of x and x x^T) over all pixels, so any
     number of batches can be streamed through.
 
     Pixels are first mapped from ``value_range`` to [0, 1], so the eigenvalues
     are on the scale of the published ImageNet values
-    (`IMAGENET_PCA_EIGENVALUES`) whatever the storage scale.
+    ([`IMAGENET_PCA_EIGENVALUES`][kerasnets.training.IMAGENET_PCA_EIGENVALUES]) whatever the storage scale.
 
     Args:
         data: a NumPy array ``(N, H, W, 3)`` (or ``(H, W, 3)``, or ``(P, 3)``
@@ -644,11 +644,11 @@ def alexnet_augmentation(
 
     Krizhevsky et al. 2012, section 4.1: "extracting random 224x224 patches
     (and their horizontal reflections) from the 256x256 images" (a factor 2048
-    more training views), plus `PCALighting` with ``a ~ N(0, 0.1)``.
+    more training views), plus [`PCALighting`][kerasnets.training.PCALighting] with ``a ~ N(0, 0.1)``.
     Feed 256x256 images (shorter side rescaled to 256, centre 256 crop: e.g.
     ``keras.layers.Resizing(256, 256, crop_to_aspect_ratio=True)``). Apply it
     to training batches (``aug(x, training=True)``, e.g. in ``tf.data.map``), or
-    put it in front of the model for ``fit``: the crop is `RandomPadCrop` without
+    put it in front of the model for ``fit``: the crop is [`RandomPadCrop`][kerasnets.training.RandomPadCrop] without
     padding (a window per image), and at inference the centre ``crop_size`` crop,
     so the model sees the same size either way (Keras's ``RandomCrop`` passes the
     whole image through at inference, which no longer fits the model).
@@ -767,7 +767,7 @@ def cifar_augmentation(*, padding: int = 4, crop_size: int = 32, seed: int | Non
         seed: integer seed.
 
     Returns:
-        ``keras.Sequential`` named ``cifar_augmentation``: `RandomPadCrop` then a random
+        ``keras.Sequential`` named ``cifar_augmentation``: [`RandomPadCrop`][kerasnets.training.RandomPadCrop] then a random
         horizontal flip. At inference it is the identity (for ``crop_size`` equal to the image
         side), so it can be put in front of a model for ``fit``.
 
