@@ -122,6 +122,13 @@ def _save(state, tmp_path, name="w.safetensors"):
     return path
 
 
+def test_timm_inception_v4_unit_order_is_the_builders_layout():
+    from kerasnets.models.inception.inception_v4 import CONFIGS
+    from kerasnets.pretrained.convert import TIMM_INCEPTION_V4_FEATURES
+
+    assert TIMM_INCEPTION_V4_FEATURES == tuple(name for name, _ in CONFIGS["inception_v4"].layout())
+
+
 def test_a_file_for_another_model_is_refused_naming_the_layer(resnet18_state, tmp_path):
     import kerasnets
     from kerasnets.pretrained import load_pretrained

@@ -20,7 +20,6 @@ be used; otherwise a ValueError names the key (and both shapes for a shape misma
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Callable, Iterable, Mapping
 
@@ -194,18 +193,23 @@ def _timm_branch(item: str, rest: str) -> str | None:
     return f"{item}_b{m[1]}" + (f"_{int(m[2]) + 1}{m[3]}" if m[2] else "")
 
 
-@functools.lru_cache(maxsize=1)
-def _v4_items() -> tuple[str, ...]:
-    from kerasnets.models.inception.inception_v4 import CONFIGS
-
-    return tuple(name for name, _ in CONFIGS["inception_v4"].layout())
+# timm's Inception-v4 keeps its 22 units in one ``features`` Sequential: ``features.N`` is the
+# N-th of these (a fact of timm's published key layout, so it is written out here rather than read
+# from kerasnets.models: this package is imported by the builders). tests/test_pretrained.py
+# checks it against the builder's own layout.
+TIMM_INCEPTION_V4_FEATURES = (
+    "conv1a", "conv2a", "conv2b", "mixed_3a", "mixed_4a", "mixed_5a",
+    "mixed_5b", "mixed_5c", "mixed_5d", "mixed_5e", "mixed_6a",
+    "mixed_6b", "mixed_6c", "mixed_6d", "mixed_6e", "mixed_6f", "mixed_6g", "mixed_6h",
+    "mixed_7a", "mixed_7b", "mixed_7c", "mixed_7d",
+)
 
 
 def _inception_v4_unit(module: str) -> str | None:
     m = re.fullmatch(r"features\.(\d+)(?:\.(.+))?", module)
-    if not m or int(m[1]) >= len(_v4_items()):
+    if not m or int(m[1]) >= len(TIMM_INCEPTION_V4_FEATURES):
         return None
-    item = _v4_items()[int(m[1])]
+    item = TIMM_INCEPTION_V4_FEATURES[int(m[1])]
     return _timm_branch(item, m[2]) if m[2] else item
 
 
