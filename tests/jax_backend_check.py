@@ -76,10 +76,14 @@ def check_families(steps: int, max_fit_layers: int | None) -> list[dict]:
             rng = np.random.default_rng(0)
             x = rng.uniform(0, 1, (8, *model.input_shape[1:])).astype("float32")
             y = rng.integers(0, CLASSES, 8)
-            probs = keras.ops.convert_to_numpy(model(x, training=False))
+            will_fit = max_fit_layers is None or entry["layers"] <= max_fit_layers
+            if will_fit:
+                probs = keras.ops.convert_to_numpy(model(x, training=False))
+            else:  # a deep model: one compiled forward beats op-by-op JAX (DenseNet-BC-100: 9 vs 28 CPU-s)
+                probs = model.predict(x, batch_size=8, verbose=0)
             entry["forward_shape"] = list(probs.shape)
             entry["forward_row_sums"] = probs.sum(axis=1).tolist()
-            if max_fit_layers is None or entry["layers"] <= max_fit_layers:
+            if will_fit:
                 model.compile(optimizer=keras.optimizers.Adam(3e-4), loss="sparse_categorical_crossentropy",
                               jit_compile=True)
                 history = model.fit(x, y, batch_size=8, epochs=steps, verbose=0, shuffle=False)
