@@ -126,6 +126,47 @@ class CaptionBatches(keras.utils.PyDataset):
                   "tokens": tokens[:, :-1]}
         return inputs, tokens[:, 1:]
 
+    def tf_dataset(self, *, prefetch: int = 1):
+        """These batches as a ``tf.data.Dataset`` (TensorFlow backend), with tf.data's autotuning off.
+
+        The same batches in the same order as the sequence: each is read when the iterator
+        reaches it (so `set_epoch` at the start of an epoch applies), ``prefetch`` of them made
+        ahead while the model trains, the cardinality known (a progress bar gets its total).
+        It is what ``model.fit`` makes of a ``PyDataset`` on TensorFlow less the autotuner of
+        its ``prefetch(AUTOTUNE)``: deleting an autotuned iterator waits for its tuning thread,
+        and ``fit`` deletes one at the end of every epoch and when it returns; on a loaded
+        2-core CPU that wait was up to 2 s (docs/benchmarks.md, issue 19).
+
+        Raises:
+            ValueError: if there are no captions.
+        """
+        if len(self) == 0:
+            raise ValueError(
+                f"`token_ids` must hold at least one caption. Received: token_ids.shape={self.token_ids.shape}"
+            )
+        import tensorflow as tf
+
+        def spec(array):  # the batch dimension is left open: the last batch may be short
+            array = np.asarray(array)
+            return tf.TensorSpec((None,) + array.shape[1:], tf.as_dtype(array.dtype))
+
+        x, y = self[0]
+        signature = ({k: spec(v) for k, v in x.items()}, spec(y))
+
+        def batches():
+            for i in range(len(self)):
+                yield self[i]
+
+        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return (ds.prefetch(prefetch) if prefetch else ds).with_options(options)
+
+    def fit_input(self):
+        """What ``model.fit`` is given for these batches: `tf_dataset` on TensorFlow, else the sequence."""
+        return self.tf_dataset() if keras.backend.backend() == "tensorflow" else self
+
 
 class _EpochOrder(keras.callbacks.Callback):
     """Sets the data order of each epoch (``CaptionBatches.set_epoch``) when it begins."""
@@ -340,7 +381,7 @@ class Captioner:
         if val is not None:
             v_inputs, v_index, v_captions = val
             val_data = CaptionBatches(v_inputs, v_index, self.vocab.encode(v_captions, max_length=max_length),
-                                      batch_size=batch_size, shuffle=False, input_key=input_key)
+                                      batch_size=batch_size, shuffle=False, input_key=input_key).fit_input()
         callbacks = [_EpochOrder(data)] + list(options.callbacks)
         initial_epoch, past = 0, {}
         if run is not None:
@@ -354,9 +395,9 @@ class Captioner:
         start = time.perf_counter()
         # shuffle=False: the order is CaptionBatches' own, a function of (seed, epoch). Keras'
         # shuffle of a PyDataset's batch order draws from the global NumPy RNG, which a resumed
-        # run cannot replay.
-        history = model.fit(data, validation_data=val_data, epochs=options.epochs, initial_epoch=initial_epoch,
-                            callbacks=callbacks, verbose=options.verbose, shuffle=False)
+        # run cannot replay. fit_input: on TensorFlow a tf.data pipeline without autotuning.
+        history = model.fit(data.fit_input(), validation_data=val_data, epochs=options.epochs,
+                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=options.verbose, shuffle=False)
         if past:
             history.history = {k: list(past.get(k, [])) + list(v) for k, v in history.history.items()} or past
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)
