@@ -133,10 +133,11 @@ class CaptionBatches(keras.utils.PyDataset):
         The same batches in the same order as the sequence: each is read when the iterator
         reaches it (so `set_epoch` at the start of an epoch applies), ``prefetch`` of them made
         ahead while the model trains, the cardinality known (a progress bar gets its total).
-        It is what ``model.fit`` makes of a ``PyDataset`` on TensorFlow less the autotuner of
-        its ``prefetch(AUTOTUNE)``: deleting an autotuned iterator waits for its tuning thread,
-        and ``fit`` deletes one at the end of every epoch and when it returns; on a loaded
-        2-core CPU that wait was up to 2 s (docs/benchmarks.md, issue 19).
+        It replaces what ``model.fit`` makes of a ``PyDataset`` on TensorFlow
+        (``Dataset.from_generator`` then ``prefetch(AUTOTUNE)``): deleting an autotuned iterator
+        waits for its tuning thread, and ``fit`` deletes one at the end of every epoch and when
+        it returns, up to 2 s each on a loaded 2-core CPU; and a generator costs about twice the
+        CPU time per batch of the one NumPy call here (docs/benchmarks.md, issue 19).
 
         Raises:
             ValueError: if there are no captions.
@@ -147,19 +148,24 @@ class CaptionBatches(keras.utils.PyDataset):
             )
         import tensorflow as tf
 
-        def spec(array):  # the batch dimension is left open: the last batch may be short
-            array = np.asarray(array)
-            return tf.TensorSpec((None,) + array.shape[1:], tf.as_dtype(array.dtype))
-
         x, y = self[0]
-        signature = ({k: spec(v) for k, v in x.items()}, spec(y))
+        keys = list(x)
+        first = [np.asarray(x[k]) for k in keys] + [np.asarray(y)]
 
-        def batches():
-            for i in range(len(self)):
-                yield self[i]
+        def batch(i):
+            x, y = self[int(i)]
+            return tuple(x[k] for k in keys) + (y,)
 
-        ds = tf.data.Dataset.from_generator(batches, output_signature=signature)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
+        def structured(*arrays):
+            for array, like in zip(arrays, first):  # the batch dimension is left open: the last batch may be short
+                array.set_shape((None,) + like.shape[1:])
+            return dict(zip(keys, arrays[:-1])), arrays[-1]
+
+        dtypes = [tf.as_dtype(a.dtype) for a in first]
+        # stateful: a batch depends on the epoch's order (set_epoch), read when the pass reaches it.
+        ds = tf.data.Dataset.range(len(self)).map(
+            lambda i: structured(*tf.numpy_function(batch, [i], dtypes, stateful=True))
+        )
         options = tf.data.Options()
         options.autotune.enabled = False
         return (ds.prefetch(prefetch) if prefetch else ds).with_options(options)
@@ -168,7 +174,7 @@ class CaptionBatches(keras.utils.PyDataset):
         """What ``model.fit`` is given for these batches: `tf_dataset` on TensorFlow, else the sequence.
 
         The dataset is made once and kept (it reads the batches afresh on every pass): building
-        it costs ~70 ms, which a benchmark calling ``fit`` per epoch would pay every time.
+        it costs ~0.1 s, which a caller of ``fit`` per epoch (a benchmark) would pay every time.
         """
         if keras.backend.backend() != "tensorflow":
             return self
