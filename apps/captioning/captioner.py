@@ -135,9 +135,9 @@ class CaptionBatches(keras.utils.PyDataset):
         ahead while the model trains, the cardinality known (a progress bar gets its total).
         It replaces what ``model.fit`` makes of a ``PyDataset`` on TensorFlow
         (``Dataset.from_generator`` then ``prefetch(AUTOTUNE)``): deleting an autotuned iterator
-        waits for its tuning thread, and ``fit`` deletes one at the end of every epoch and when
-        it returns, up to 2 s each on a loaded 2-core CPU; and a generator costs about twice the
-        CPU time per batch of the one NumPy call here (docs/benchmarks.md, issue 19).
+        waits for its tuning thread, and ``fit`` deletes one when it returns, up to 2 s on a
+        loaded 2-core CPU; and the generator costs more than twice the CPU time per batch of the
+        one NumPy call here (docs/benchmarks.md, issue 19).
 
         Raises:
             ValueError: if there are no captions.
