@@ -3,9 +3,11 @@
 0. ``attention`` (issue 19): the decoder train step with and without attention, side by side
    (same batch, alternating timed blocks), next to the analytic MAC count of each form
    (:func:`decoder_macs`), so the time ratio can be read against the arithmetic ratio.
-   :func:`profile_step` times the app's real training step (``CaptionBatches`` through
-   ``model.fit``, as ``apps.captioning train`` runs it) against the bare ``train_on_batch`` on
-   a batch already in memory; ``bench/profile_apps.py`` calls it.
+   :func:`profile_step` (``--part profile``) times the app's real training step
+   (``CaptionBatches.fit_input()`` through ``model.fit``, as ``apps.captioning train`` runs
+   it) and the ``CaptionBatches`` sequence itself through ``fit`` (the input before issue
+   19's fix) against the bare ``train_on_batch`` on a batch already in memory, in wall and
+   CPU time; ``bench/profile_apps.py`` calls it.
 
 1. ``xla``: the decoder's train step (teacher forcing, Adam with global-norm clipping) with
    ``jit_compile=False`` vs ``True``, for the attention decoder (a Keras ``RNN`` over the
@@ -22,6 +24,7 @@ docs/benchmarks.md), since they take tens of minutes.
 
 Usage:
     python bench/captioning_bench.py --part attention --batch-size 32 --steps 3 --blocks 5
+    python bench/captioning_bench.py --part profile --batch-size 32 --blocks 5
     python bench/captioning_bench.py --part xla --steps 10 --blocks 3
     python bench/captioning_bench.py --part synthetic --scenes 1000 --epochs 20 --backbone lenet5 --image-size 40
 """
@@ -151,16 +154,25 @@ def bench_attention(args):
 
 
 def profile_step(*, attention=True, cell="gru", batch_size=32, max_length=20, grid=7, feature_dim=512, units=256,
-                 vocab=2000, images=64, captions_per_image=5, blocks=3):
+                 vocab=2000, images=64, captions_per_image=5, blocks=3, keras_pydataset=False):
     """The app's real decoder step vs the bare ``train_on_batch``, timed side by side (alternating blocks).
 
-    (a) ``app``: one epoch of ``model.fit`` over ``CaptionBatches`` (the app's input pipeline:
-    per-epoch order, gathering each caption's features, ``shuffle=False``), per step;
+    (a) ``app``: one epoch of ``model.fit`` over ``CaptionBatches.fit_input()`` (the app's
+    input pipeline, as `Captioner.fit` passes it: per-epoch order, each caption's features
+    gathered, on TensorFlow a ``tf.data`` pipeline without autotuning), per step;
     (b) ``bare``: ``train_on_batch`` on one batch already in memory. Both on the same model
-    after a warm-up of each.
+    after a warm-up of each; the order of the forms alternates from block to block.
+    ``keras_pydataset``: also time (p) ``fit`` on the ``CaptionBatches`` sequence itself, as
+    Keras adapts a ``PyDataset`` (``prefetch(AUTOTUNE)``), the app's input before issue 19.
+
+    Wall time is what a user waits; CPU time (``time.process_time``, all threads) is the work
+    done, and less disturbed by other jobs on a shared machine.
 
     Returns:
-        ``{"app_step_s", "bare_step_s", "overhead" (a / b), "forward_macs" (per step), "steps"}``.
+        ``{"app_step_s", "bare_step_s", "overhead" (a / b), "app_cpu_s", "bare_cpu_s",
+        "overhead_cpu", "forward_macs" (per step), "steps", "blocks", "wall_s"/"cpu_s"
+        (per form, per block)}``, plus ``"pydataset_step_s"``, ``"pydataset_overhead"`` and
+        ``"pydataset_overhead_cpu"`` with ``keras_pydataset``.
     """
     import types
 
@@ -175,35 +187,58 @@ def profile_step(*, attention=True, cell="gru", batch_size=32, max_length=20, gr
     data = CaptionBatches(feats, index, tokens, batch_size=batch_size, seed=0)
     model = _compiled(cell, attention, args)
     x, y = data[0]
-    model.train_on_batch(x, y)
-    model.fit(data, epochs=1, verbose=0, shuffle=False)
     steps = len(data)
-    app, bare = [], []
-    for _ in range(blocks):
-        start = time.perf_counter()
-        model.fit(data, epochs=1, verbose=0, shuffle=False)
-        app.append((time.perf_counter() - start) / steps)
-        start = time.perf_counter()
+
+    def bare():
         for _ in range(steps):
             model.train_on_batch(x, y)
-        bare.append((time.perf_counter() - start) / steps)
+
+    forms = {"app": lambda: model.fit(data.fit_input(), epochs=1, verbose=0, shuffle=False), "bare": bare}
+    if keras_pydataset:
+        forms["pydataset"] = lambda: model.fit(data, epochs=1, verbose=0, shuffle=False)
+    model.train_on_batch(x, y)
+    for name, form in forms.items():  # warm-up: tracing
+        if name != "bare":
+            form()
+    wall = {name: [] for name in forms}
+    cpu = {name: [] for name in forms}
+    for block in range(blocks):
+        for name in list(forms) if block % 2 == 0 else list(reversed(forms)):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            forms[name]()
+            wall[name].append((time.perf_counter() - start) / steps)
+            cpu[name].append((time.process_time() - start_cpu) / steps)
     macs = decoder_macs(batch=batch_size, steps=t, positions=grid * grid, feature_dim=feature_dim, units=units,
                         embed_dim=units // 2, attention_units=units // 2, vocab=vocab, attention=attention, cell=cell,
                         images=data.images_per_batch)
-    return {"app_step_s": median(app), "bare_step_s": median(bare), "overhead": median(app) / median(bare),
-            "forward_macs": macs, "steps": steps}
+    out = {"app_step_s": median(wall["app"]), "bare_step_s": median(wall["bare"]),
+           "overhead": median(wall["app"]) / median(wall["bare"]), "app_cpu_s": median(cpu["app"]),
+           "bare_cpu_s": median(cpu["bare"]), "overhead_cpu": median(cpu["app"]) / median(cpu["bare"]),
+           "forward_macs": macs, "steps": steps, "blocks": blocks, "wall_s": wall, "cpu_s": cpu}
+    if keras_pydataset:
+        out.update(pydataset_step_s=median(wall["pydataset"]),
+                   pydataset_overhead=median(wall["pydataset"]) / median(wall["bare"]),
+                   pydataset_overhead_cpu=median(cpu["pydataset"]) / median(cpu["bare"]))
+    return out
 
 
 def bench_profile(args):
     rows = []
     for attention in (True, False):
         r = profile_step(attention=attention, batch_size=args.batch_size, max_length=args.max_length, grid=args.grid,
-                         feature_dim=args.feature_dim, units=args.units, vocab=args.vocab, blocks=args.blocks)
-        rows.append({"decoder": "gru + attention" if attention else "gru", "app_step_ms": round(1000 * r["app_step_s"], 1),
-                     "bare_step_ms": round(1000 * r["bare_step_s"], 1), "overhead_a_over_b": round(r["overhead"], 2)})
+                         feature_dim=args.feature_dim, units=args.units, vocab=args.vocab, blocks=args.blocks,
+                         keras_pydataset=True)
+        rows.append({"decoder": "gru + attention" if attention else "gru",
+                     "app_step_ms": round(1000 * r["app_step_s"], 1),
+                     "pydataset_step_ms": round(1000 * r["pydataset_step_s"], 1),
+                     "bare_step_ms": round(1000 * r["bare_step_s"], 1), "overhead_a_over_b": round(r["overhead"], 2),
+                     "pydataset_over_b": round(r["pydataset_overhead"], 2),
+                     "cpu_overhead_a_over_b": round(r["overhead_cpu"], 2),
+                     "cpu_pydataset_over_b": round(r["pydataset_overhead_cpu"], 2),
+                     "load": round(os.getloadavg()[0], 1)})
         print(rows[-1], flush=True)
-    return _report(f"Captioning: the app's step (CaptionBatches through fit) vs bare train_on_batch "
-                   f"(batch {args.batch_size})", rows)
+    return _report(f"Captioning: the app's step (CaptionBatches.fit_input() through fit) and the PyDataset itself "
+                   f"through fit vs bare train_on_batch (batch {args.batch_size}, {args.blocks} blocks)", rows)
 
 
 def bench_xla(args):
@@ -304,7 +339,7 @@ def main(argv=None):
     p.add_argument("--captions-per-image", type=int, default=5,
                    help="attention: captions sharing one image row in the grouped form (Flickr8k/COCO: 5)")
     p.add_argument("--steps", type=int, default=5, help="xla: steps per timed block")
-    p.add_argument("--blocks", type=int, default=3, help="xla: timed blocks per setting (alternating)")
+    p.add_argument("--blocks", type=int, default=3, help="attention, profile, xla: timed blocks per setting (alternating)")
     p.add_argument("--scenes", type=int, default=1000, help="synthetic: training scenes")
     p.add_argument("--epochs", type=int, default=15, help="synthetic: epochs")
     p.add_argument("--backbone", default="lenet5", help="synthetic: encoder backbone")

@@ -14,7 +14,8 @@ over (c)'s best rate. MACs come from :func:`kerasnets.counting.count` on the app
 Parts:
 - ``mnist``: :func:`apps.mnist.pipeline.train_stream` batches (augmented, the app's defaults for
   mnist-5k) through the app's compiled classifier with ``model.fit``, vs ``train_on_batch``;
-- ``captioning``: :func:`bench.captioning_bench.profile_step` (the app's hook);
+- ``captioning``: :func:`bench.captioning_bench.profile_step` (the app's hook; its note also
+  gives the CPU-time ratio, less disturbed by other jobs than the wall-time one);
 - ``rcnn``, ``rcnn-features``: ``bench.rcnn_bench.profile_finetune(features=True)`` (h-rcnn's hook;
   skipped with a note when this checkout does not have it yet).
 
@@ -162,14 +163,15 @@ def _mnist_digits(limit):
                 "random digits (mnist-5k not found)")
 
 
-def profile_captioning(*, smoke: bool) -> dict:
+def profile_captioning(*, smoke: bool, blocks: int = 3) -> dict:
+    """The captioning decoder's step through :func:`bench.captioning_bench.profile_step` (wall and CPU time)."""
     from bench.captioning_bench import profile_step
 
     if smoke:
         out = profile_step(batch_size=8, max_length=8, grid=4, feature_dim=64, units=32, vocab=200, images=8,
                            captions_per_image=2, blocks=2)
     else:
-        out = profile_step()
+        out = profile_step(blocks=blocks)
     return dict(out)
 
 
@@ -227,7 +229,7 @@ def run(parts, *, smoke: bool = False, blocks: int = 3) -> dict:
             raw[part] = profile_mnist(**({"train_examples": 512, "steps": 3, "blocks": 2} if smoke
                                          else {"blocks": blocks}))
         elif part == "captioning":
-            raw[part] = profile_captioning(smoke=smoke)
+            raw[part] = profile_captioning(smoke=smoke, blocks=blocks)
         elif part in ("rcnn", "rcnn-features"):
             if "rcnn" in raw or "rcnn" in skipped:
                 continue  # one call measures both
@@ -246,7 +248,8 @@ def run(parts, *, smoke: bool = False, blocks: int = 3) -> dict:
         elif part == "captioning" and part in raw:
             r = raw[part]
             rows.append(_row("captioning (decoder step)", r["app_step_s"], r["bare_step_s"], r["forward_macs"], best,
-                             note=f"{r['steps']} steps per epoch"))
+                             note=f"{r['steps']} steps per epoch, {r['blocks']} blocks; CPU-time a/b "
+                             f"{r['overhead_cpu']:.2f}"))
         elif part == "rcnn" and "rcnn" in raw:
             r = raw["rcnn"]
             rows.append(_row("rcnn (fine-tuning step)", r["app_step_s"], r["bare_step_s"], r["forward_macs"], best,
@@ -272,7 +275,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", type=_parts, default=list(PARTS), help=f"parts to run, from {', '.join(PARTS)}")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (under a minute): checks that it runs")
-    parser.add_argument("--blocks", type=int, default=3, help="alternating timed blocks (mnist)")
+    parser.add_argument("--blocks", type=int, default=3, help="alternating timed blocks (mnist, captioning)")
     parser.add_argument("--json", default=None, help="write the raw figures as JSON here")
     args = parser.parse_args(argv)
     if args.blocks < 1:

@@ -88,6 +88,7 @@ class CaptionBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = int(seed)
+        self._fit_dataset = None
         self.images = np.unique(self.image_index)
         counts = np.bincount(self.image_index)[self.images] if len(self.images) else np.array([1])
         # A batch of B consecutive captions spans at most ceil((B - 1) / min_count) + 1 images.
@@ -125,6 +126,61 @@ class CaptionBatches(keras.utils.PyDataset):
         inputs = {self.input_key: self.features[uniq], "image_index": inverse.astype(np.int32).reshape(-1),
                   "tokens": tokens[:, :-1]}
         return inputs, tokens[:, 1:]
+
+    def tf_dataset(self, *, prefetch: int = 1):
+        """These batches as a ``tf.data.Dataset`` (TensorFlow backend), with tf.data's autotuning off.
+
+        The same batches in the same order as the sequence: each is read when the iterator
+        reaches it (so `set_epoch` at the start of an epoch applies), ``prefetch`` of them made
+        ahead while the model trains, the cardinality known (a progress bar gets its total).
+        It replaces what ``model.fit`` makes of a ``PyDataset`` on TensorFlow
+        (``Dataset.from_generator`` then ``prefetch(AUTOTUNE)``): deleting an autotuned iterator
+        waits for its tuning thread, and ``fit`` deletes one when it returns, up to 2 s on a
+        loaded 2-core CPU; and the generator costs more than twice the CPU time per batch of the
+        one NumPy call here (docs/benchmarks.md, issue 19).
+
+        Raises:
+            ValueError: if there are no captions.
+        """
+        if len(self) == 0:
+            raise ValueError(
+                f"`token_ids` must hold at least one caption. Received: token_ids.shape={self.token_ids.shape}"
+            )
+        import tensorflow as tf
+
+        x, y = self[0]
+        keys = list(x)
+        first = [np.asarray(x[k]) for k in keys] + [np.asarray(y)]
+
+        def batch(i):
+            x, y = self[int(i)]
+            return tuple(x[k] for k in keys) + (y,)
+
+        def structured(*arrays):
+            for array, like in zip(arrays, first):  # the batch dimension is left open: the last batch may be short
+                array.set_shape((None,) + like.shape[1:])
+            return dict(zip(keys, arrays[:-1])), arrays[-1]
+
+        dtypes = [tf.as_dtype(a.dtype) for a in first]
+        # stateful: a batch depends on the epoch's order (set_epoch), read when the pass reaches it.
+        ds = tf.data.Dataset.range(len(self)).map(
+            lambda i: structured(*tf.numpy_function(batch, [i], dtypes, stateful=True))
+        )
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return (ds.prefetch(prefetch) if prefetch else ds).with_options(options)
+
+    def fit_input(self):
+        """What ``model.fit`` is given for these batches: `tf_dataset` on TensorFlow, else the sequence.
+
+        The dataset is made once and kept (it reads the batches afresh on every pass): building
+        it costs ~0.1 s, which a caller of ``fit`` per epoch (a benchmark) would pay every time.
+        """
+        if keras.backend.backend() != "tensorflow":
+            return self
+        if self._fit_dataset is None:
+            self._fit_dataset = self.tf_dataset()
+        return self._fit_dataset
 
 
 class _EpochOrder(keras.callbacks.Callback):
@@ -340,7 +396,7 @@ class Captioner:
         if val is not None:
             v_inputs, v_index, v_captions = val
             val_data = CaptionBatches(v_inputs, v_index, self.vocab.encode(v_captions, max_length=max_length),
-                                      batch_size=batch_size, shuffle=False, input_key=input_key)
+                                      batch_size=batch_size, shuffle=False, input_key=input_key).fit_input()
         callbacks = [_EpochOrder(data)] + list(options.callbacks)
         initial_epoch, past = 0, {}
         if run is not None:
@@ -354,9 +410,9 @@ class Captioner:
         start = time.perf_counter()
         # shuffle=False: the order is CaptionBatches' own, a function of (seed, epoch). Keras'
         # shuffle of a PyDataset's batch order draws from the global NumPy RNG, which a resumed
-        # run cannot replay.
-        history = model.fit(data, validation_data=val_data, epochs=options.epochs, initial_epoch=initial_epoch,
-                            callbacks=callbacks, verbose=options.verbose, shuffle=False)
+        # run cannot replay. fit_input: on TensorFlow a tf.data pipeline without autotuning.
+        history = model.fit(data.fit_input(), validation_data=val_data, epochs=options.epochs,
+                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=options.verbose, shuffle=False)
         if past:
             history.history = {k: list(past.get(k, [])) + list(v) for k, v in history.history.items()} or past
         self.notes["train_seconds"] = round(time.perf_counter() - start, 1)

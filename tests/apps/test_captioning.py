@@ -123,6 +123,35 @@ def test_grouped_batches_equal_per_caption_rows(cell, attention):
     np.testing.assert_array_equal(first, data.order)
 
 
+@pytest.mark.parametrize("group_by_image", [False, True])
+def test_tf_dataset_yields_the_sequence_batches_without_autotuning(group_by_image):
+    from apps.captioning.captioner import CaptionBatches
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.data input is the TensorFlow backend's")
+    rng = np.random.default_rng(4)
+    index = np.array([0, 0, 1, 1, 1, 2, 3, 3, 4, 4])
+    data = CaptionBatches(rng.normal(size=(5, 6, 5)).astype("float32"), index,
+                          rng.integers(2, 12, (10, 5)).astype("int32"), batch_size=4, seed=2,
+                          group_by_image=group_by_image)
+    ds = data.fit_input()
+    assert ds is data.fit_input()  # made once
+    assert int(ds.cardinality()) == len(data) == 3 and ds.options().autotune.enabled is False
+    for epoch in (1, 0):  # the order is read when the pass reaches it: set_epoch applies to a made dataset
+        data.set_epoch(epoch)
+        got = list(ds.as_numpy_iterator())
+        assert len(got) == 3 and len(got[-1][1]) == 2  # the last batch is short
+        for i, (x, y) in enumerate(got):
+            want_x, want_y = data[i]
+            np.testing.assert_array_equal(y, want_y)
+            assert set(x) == set(want_x)
+            for key in x:
+                np.testing.assert_array_equal(x[key], want_x[key])
+    empty = CaptionBatches(np.zeros((1, 6, 5), "float32"), np.zeros(0, int), np.zeros((0, 5), "int32"))
+    with pytest.raises(ValueError, match="token_ids"):
+        empty.tf_dataset()
+
+
 @pytest.mark.parametrize("cell,attention", [("gru", True), ("lstm", True), ("lstm", False)])
 def test_teacher_forcing_equals_stepwise_decoding(cell, attention):
     decoder = _decoder(cell, attention)
