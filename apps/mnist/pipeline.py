@@ -296,11 +296,14 @@ def train_stream(
     options = tf.data.Options()
     options.deterministic = True
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # Fixed parallelism, no autotuner: deleting an autotuned iterator when fit returns waits for
+    # its tuning thread (0.2-1 s a fit, measured for captioning and here: docs/benchmarks.md).
+    options.autotune.enabled = False
     ds = tf.data.Dataset.zip(
         tf.data.Dataset.range(start_step, start_step + len(indices)),
         tf.data.Dataset.from_tensor_slices(indices),
     )
-    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE).with_options(options)
+    return ds.map(load, num_parallel_calls=2).prefetch(2).with_options(options)
 
 
 def eval_data(x, y=None, *, num_classes: int = 10, batch_size: int = 500, pipeline: str = "auto"):
@@ -318,4 +321,6 @@ def eval_data(x, y=None, *, num_classes: int = 10, batch_size: int = 500, pipeli
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(x if targets is None else (x, targets))
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.batch(batch_size).prefetch(1).with_options(options)
