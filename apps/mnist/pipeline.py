@@ -297,7 +297,8 @@ def train_stream(
     options.deterministic = True
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     # Fixed parallelism, no autotuner: deleting an autotuned iterator when fit returns waits for
-    # its tuning thread (0.2-1 s a fit, measured for captioning and here: docs/benchmarks.md).
+    # its tuning thread (0.1-2 s a fit for captioning under load; for MNIST no difference was
+    # measured on the idle machine: docs/benchmarks.md). The batches are the same either way.
     options.autotune.enabled = False
     ds = tf.data.Dataset.zip(
         tf.data.Dataset.range(start_step, start_step + len(indices)),
