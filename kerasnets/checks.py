@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "is_published_name",
     "check_choice",
     "check_positive_int",
     "check_positive_number",
@@ -70,6 +71,15 @@ ACTIVATION_OPTIONS = {
     "maxout": ("pieces",),
     "dynamic_relu": ("reduction", "pieces", "lambda_a", "lambda_b"),
 }
+
+#: The prefixes of published weights names (``timm/<model>.<tag>``, ``torchvision/<model>``).
+PUBLISHERS = ("timm/", "torchvision/")
+
+
+def is_published_name(weights) -> bool:
+    """True for a ``timm/...`` or ``torchvision/...`` name, registered or not (an unknown one is
+    then an error of `kerasnets.pretrained.get_pretrained` listing close names, not a missing file)."""
+    return isinstance(weights, str) and weights.startswith(PUBLISHERS)
 
 
 def check_choice(arg: str, value: Any, allowed: Iterable[Any]) -> Any:
@@ -204,8 +214,9 @@ def check_weights(weights: Any) -> str | None:
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(f"`weights` must be None, a published weights name or a path to a weights file. Received: weights={weights!r}")
     path = os.fspath(weights)
-    if path.startswith(("timm/", "torchvision/")):
+    if is_published_name(path):
         from kerasnets.pretrained.sources import get_pretrained
+
 
         get_pretrained(path)  # an unknown name is a ValueError suggesting close ones
         return path

@@ -42,6 +42,7 @@ from apps.captioning.model import (
 )
 from apps.captioning.text import CaptionVocabulary
 from kerasnets.checks import check_positive_int, check_positive_number
+from kerasnets.checks import is_published_name
 
 __all__ = ["Captioner", "CaptionerConfig", "CaptionBatches", "FitOptions"]
 
@@ -267,7 +268,7 @@ class Captioner:
         vocab = CaptionVocabulary.adapt(train_captions, max_tokens=config.vocab_size)
         encoder = build_encoder(config, weights=encoder_weights)
         decoder = CaptionDecoder(config, len(vocab))
-        published = isinstance(encoder_weights, str) and encoder_weights.startswith(("timm/", "torchvision/"))
+        published = is_published_name(encoder_weights)
         where = encoder_weights if published or not encoder_weights else os.path.abspath(encoder_weights)
         notes = {"encoder_weights": where, "seed": seed}
         return cls(config, vocab, encoder, decoder, notes)

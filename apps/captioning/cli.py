@@ -24,6 +24,7 @@ import time
 
 # Only the standard library and kerasnets.cliargs here: --help and usage errors need no keras.
 from kerasnets import cliargs
+from kerasnets.checks import is_published_name
 
 __all__ = ["main", "build_parser", "PROG", "BLEU_SMOOTHING"]
 
@@ -273,21 +274,17 @@ def _settings(args) -> dict:
     if settings["data"] != "synthetic":
         settings["data"] = os.path.abspath(settings["data"])
     for k in ("images", "encoder_weights"):
-        if settings[k] is not None and not (k == "encoder_weights" and _published(settings[k])):
+        if settings[k] is not None and not (k == "encoder_weights" and is_published_name(settings[k])):
             settings[k] = os.path.abspath(settings[k])
     settings["backbone_option"] = [list(kv) for kv in settings["backbone_option"]]
     return settings
-
-
-def _published(weights) -> bool:
-    return isinstance(weights, str) and weights.startswith(("timm/", "torchvision/"))
 
 
 def _resolve_preprocess(mode: str, encoder_weights) -> str:
     """``auto``: the preprocessing published weights expect ("torch" for torchvision/timm), else symmetric."""
     if mode != "auto":
         return mode
-    if encoder_weights is not None and _published(encoder_weights):
+    if encoder_weights is not None and is_published_name(encoder_weights):
         from kerasnets.pretrained.sources import get_pretrained
 
         return get_pretrained(encoder_weights).preprocessing
@@ -301,7 +298,7 @@ def _check_train_args(args) -> None:
     if args.encoder_lr is not None and not args.train_encoder:
         raise cliargs.UsageError(f"argument --encoder-lr: needs --train-encoder (the encoder is frozen otherwise), "
                                  f"got --encoder-lr {args.encoder_lr!r}")
-    if args.encoder_weights is not None and _published(args.encoder_weights):
+    if args.encoder_weights is not None and is_published_name(args.encoder_weights):
         from kerasnets.pretrained.sources import get_pretrained
 
         try:

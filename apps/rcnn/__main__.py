@@ -11,7 +11,8 @@ import os
 import sys
 import time
 
-from apps.rcnn.backbone_weights import close_names, is_published_name, resolve_weights
+from apps.rcnn.backbone_weights import close_names, resolve_weights
+from kerasnets.checks import is_published_name
 from kerasnets import cliargs
 
 __all__ = ["main", "build_parser"]

@@ -20,19 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["PREPROCESS", "is_published_name", "resolve_weights", "close_names"]
+from kerasnets.checks import is_published_name
+
+__all__ = ["PREPROCESS", "resolve_weights", "close_names"]
 
 #: The app's preprocessing names -> `kerasnets.preprocess_input` modes. ``"scale"`` is the app's
 #: name (kept for its model folders) for what the library calls ``"tf"``: RGB in [-1, 1].
 PREPROCESS = {"scale": "tf", "caffe": "caffe", "torch": "torch"}
-
-_PUBLISHERS = ("timm/", "torchvision/")
-
-
-def is_published_name(weights) -> bool:
-    """True for a ``timm/...`` or ``torchvision/...`` name (registered or not)."""
-    return isinstance(weights, str) and weights.startswith(_PUBLISHERS)
-
 
 def resolve_weights(backbone: str, weights, backbone_options: Mapping | None, preprocess: str = "auto"):
     """``(backbone_options, preprocess)`` for these weights.

@@ -34,6 +34,7 @@ import textwrap
 from typing import Any, Callable, Sequence, Union
 
 from kerasnets._registry import FeatureInfo, ModelSpec, add_spec
+from kerasnets.checks import is_published_name
 
 __all__ = [
     "Option",
@@ -226,7 +227,7 @@ def _builder(v: Variant, build: Callable[..., Any], arguments: list[Option], def
         given = dict(bound.arguments)
         bound.apply_defaults()
         values = dict(bound.arguments)
-        if _is_published(values["weights"]):
+        if is_published_name(values["weights"]):
             # A published weights name selects the options its file was trained with (e.g.
             # torchvision's ResNet v1.5 stride); options the caller set must agree with them.
             from kerasnets.pretrained import builder_options
@@ -245,10 +246,6 @@ def _builder(v: Variant, build: Callable[..., Any], arguments: list[Option], def
     builder.__name__ = builder.__qualname__ = v.name
     builder.__signature__ = signature
     return builder
-
-
-def _is_published(weights) -> bool:
-    return isinstance(weights, str) and weights.startswith(("timm/", "torchvision/"))
 
 
 def _text(doc: Doc, v: Variant) -> str:

@@ -18,14 +18,21 @@ from typing import Mapping
 
 import numpy as np
 
+from kerasnets.checks import is_published_name
 from kerasnets.pretrained.convert import convert_state_dict, detect_layout
-from kerasnets.pretrained.sources import PRETRAINED, PretrainedWeights, get_pretrained, list_pretrained
+from kerasnets.pretrained.sources import (
+    PRETRAINED,
+    PretrainedWeights,
+    get_pretrained,
+    list_pretrained,
+)
 
 __all__ = [
     "PRETRAINED",
     "PretrainedWeights",
     "get_pretrained",
     "list_pretrained",
+    "is_published_name",
     "is_pretrained_reference",
     "builder_options",
     "cached_path",
@@ -41,7 +48,7 @@ def is_pretrained_reference(weights) -> bool:
     if not isinstance(weights, (str, os.PathLike)):
         return False
     text = os.fspath(weights)
-    return text in PRETRAINED or text.lower().endswith(_FILE_SUFFIXES) or text.startswith(("timm/", "torchvision/"))
+    return text in PRETRAINED or text.lower().endswith(_FILE_SUFFIXES) or is_published_name(text)
 
 
 def builder_options(model_name: str, weights, options: Mapping[str, object]) -> dict[str, object]:
@@ -51,7 +58,7 @@ def builder_options(model_name: str, weights, options: Mapping[str, object]) -> 
         ValueError: the name is for another model, or the user asked for an option value the
             file's architecture does not have.
     """
-    if not isinstance(weights, str) or not weights.startswith(("timm/", "torchvision/")):
+    if not is_published_name(weights):
         return dict(options)
     entry = get_pretrained(weights)
     if entry.model != model_name:
@@ -158,7 +165,7 @@ def load_pretrained(model, weights, *, cache_dir=None):
             does not fit (named), or non-finite values.
     """
     layout = None
-    if isinstance(weights, str) and weights.startswith(("timm/", "torchvision/")):
+    if is_published_name(weights):
         entry = get_pretrained(weights)
         layout = entry.layout
         path = _fetch(entry, cache_dir)
