@@ -12,7 +12,7 @@ import pytest
 
 import kerasnets
 from kerasnets.models import get_spec
-from keras_session import clear_keras_session  # noqa: F401 (autouse: clears the session after each test)
+from keras_session import clear_keras_session, shapes_only  # noqa: F401 (autouse: clears the session after each test)
 
 ALL = kerasnets.list_models()
 
@@ -36,13 +36,28 @@ def _family_representatives():
     return sorted(name for _, name in best.values())
 
 
+def _family_largest():
+    """The largest registered model (by reference parameters) of each family."""
+    best = {}
+    for name in ALL:
+        spec = get_spec(name)
+        key = (spec.ref_params or 0, name)
+        if spec.family not in best or key > best[spec.family][0]:
+            best[spec.family] = (key, name)
+    return sorted(name for _, name in best.values())
+
+
 FAMILY_REPS = _family_representatives()
+# The headless forward runs by default for each family's smallest and largest model (the same
+# block code at both ends of its depth and width); `-m slow` runs it for every model.
+FORWARD = sorted(set(FAMILY_REPS) | set(_family_largest()))
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_default_build_matches_reference_count(name):
     spec = get_spec(name)
-    model = kerasnets.get_model(name)
+    with shapes_only():  # shapes and counts only: no variable values needed
+        model = kerasnets.get_model(name)
     assert model.name == name
     assert model.input.name == "images" or model.layers[0].name == "images"
     assert tuple(model.input.shape[1:]) == spec.default_input_shape
@@ -58,22 +73,32 @@ def test_default_build_matches_reference_count(name):
         assert abs(macs - spec.ref_macs) <= 0.005 * spec.ref_macs, (macs, spec.ref_macs_source)
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_headless_small_input_runs_and_is_finite(name):
+def _headless(name):
     spec = get_spec(name)
     size = _small_size(spec)
     shape = (size, size, spec.channels)
-    model = kerasnets.get_model(name, include_top=False, pooling="avg", input_shape=shape)
+    return spec, shape, kerasnets.get_model(name, include_top=False, pooling="avg", input_shape=shape)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_headless_small_input_builds_with_the_registry_feature_stages(name):
+    with shapes_only():
+        spec, _, model = _headless(name)
     assert len(model.output.shape) == 2
-    x = np.random.default_rng(0).uniform(0, 1, (2,) + shape).astype("float32")
-    # a direct call: predict's graph tracing costs more than the forward itself (the predict path
-    # is exercised per family by test_serialization_roundtrip)
-    y = keras.ops.convert_to_numpy(model(x, training=False))
-    assert y.shape[0] == 2 and np.isfinite(y).all()
     # the feature stages listed in the registry exist and have the listed channels
     for info in spec.features:
         layer = model.get_layer(info.layer)
         assert layer.output.shape[-1] == info.channels, info
+
+
+@pytest.mark.parametrize("name", [n if n in FORWARD else pytest.param(n, marks=pytest.mark.slow) for n in ALL])
+def test_headless_small_input_runs_and_is_finite(name):
+    _, shape, model = _headless(name)
+    x = np.random.default_rng(0).uniform(0, 1, (2,) + shape).astype("float32")
+    # a direct call: predict's graph tracing costs more than the forward itself (the predict path
+    # is exercised per family by test_serialization_roundtrip)
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert y.shape == (2, model.output.shape[-1]) and np.isfinite(y).all()
 
 
 @pytest.mark.parametrize("name", FAMILY_REPS)
@@ -91,10 +116,11 @@ def test_family_trains_loss_goes_down(name):
         model = kerasnets.get_model(name, classes=3, input_shape=(size, size, spec.channels))
     x = rng.uniform(0, 1, (8, size, size, spec.channels)).astype("float32")
     y = np.arange(8) % 3
-    # Eager steps: tracing the train graph of a 300-layer DenseNet costs more than the steps.
+    # Eager steps: tracing the train graph of a 300-layer DenseNet costs more than the steps. Four
+    # epochs of two batches, each epoch's loss the mean of its batches' (what fit reports), with
+    # train_on_batch: fit's per-call set-up costs more than these steps.
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", run_eagerly=True)
-    history = model.fit(x, y, batch_size=4, epochs=4, verbose=0, shuffle=False)
-    losses = history.history["loss"]
+    losses = [np.mean([float(model.train_on_batch(x[i:i + 4], y[i:i + 4])) for i in (0, 4)]) for _ in range(4)]
     assert np.isfinite(losses).all()
     assert losses[-1] < losses[0], losses
 
