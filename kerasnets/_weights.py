@@ -240,7 +240,8 @@ def _fitting_layout(handle: h5py.File, model: keras.Model, path: str) -> tuple[l
         return expected, False
     aliased = weight_paths(model, aliases=_LAYOUT_ALIASES)
     listed = {id(v) for _, layer, _ in aliased for v in layer.weights}
-    if [key for key, _, _ in aliased] == [key for key, _, _ in expected] or listed != {id(v) for v in model.weights}:
+    same_keys = [key for key, _, _ in aliased] == [key for key, _, _ in expected]
+    if same_keys or listed != {id(v) for v in model.weights}:
         raise error[1]
     aliased_error = _layout_error(handle, model, aliased, path)
     if aliased_error is None:
@@ -269,7 +270,8 @@ def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
         path: a weights file saved by ``model.save_weights`` (from a kerasnets
             model or the matching ``keras.applications`` model), also one saved
             when a layer of the model had the class `_LAYOUT_ALIASES` names for it
-            (AlexNet's ``Conv2D(groups=2)`` layers, now ``GroupedConv2D``).
+            (AlexNet's ``Conv2D(groups=2)`` layers, now
+            [`GroupedConv2D`][kerasnets.layers.GroupedConv2D]).
 
     Returns:
         The model, with the weights loaded.

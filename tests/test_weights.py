@@ -37,7 +37,8 @@ def test_weight_paths_match_what_keras_writes(towers, tmp_path):
 def test_aliased_weight_paths_are_the_plain_conv2d_layout():
     model = kerasnets.alexnet(**SMALL)
     keys = [key for key, _, _ in weight_paths(model)]
-    assert keys == ["layers/conv2d", "layers/grouped_conv2d", "layers/conv2d_1", "layers/grouped_conv2d_1", "layers/grouped_conv2d_2"]
+    assert keys == ["layers/conv2d", "layers/grouped_conv2d", "layers/conv2d_1",
+                    "layers/grouped_conv2d_1", "layers/grouped_conv2d_2"]
     old_keys = [key for key, _, _ in weight_paths(plain_conv_form(model))]
     assert old_keys == [f"layers/conv2d{suffix}" for suffix in ("", "_1", "_2", "_3", "_4")]
     assert [key for key, _, _ in weight_paths(model, aliases=_LAYOUT_ALIASES)] == old_keys

@@ -10,13 +10,13 @@ previous layer's maps that lives on their GPU, which is exactly a grouped convol
 ``groups=2``; conv3 and the fully-connected layers talk across GPUs. ``towers=1`` is the
 one-tower form most re-implementations use (torchvision's differs again: 64/192/384/256/256).
 
-The grouped layers are `kerasnets.layers.GroupedConv2D`: a ``Conv2D`` with the same
+The grouped layers are [`GroupedConv2D`][kerasnets.layers.GroupedConv2D]: a ``Conv2D`` with the same
 configuration, the same kernel ``(kh, kw, in/2, filters)`` and the same outputs, computed as one
 convolution per group. TensorFlow's CPU kernels run ``Conv2D(groups=2)`` 5-14x slower forward +
 backward than the two halves (bench/bench_layers.py), which made the two-tower model slower than
 one tower with twice the MACs. The class name changes the keys of a ``.weights.h5`` file (Keras
-keys layers by class and position); `kerasnets.load_weights` still loads files saved when these
-layers were ``Conv2D(groups=2)``.
+keys layers by class and position); [`load_weights`][kerasnets.load_weights] still loads files
+saved when these layers were ``Conv2D(groups=2)``.
 
 Input: the paper says 224x224, but 224 only gives conv1's 55x55 map with padding; the
 ``padded=True`` form pads 2 pixels on each side (floor((224 + 4 - 11) / 4) + 1 = 55), the
