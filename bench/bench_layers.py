@@ -8,8 +8,9 @@ Times, in alternating blocks in one process (so load changes hit every variant a
    JAX/Torch), and
    ``tf.nn.local_response_normalization`` (the new TensorFlow path);
 2. the bare AlexNet@64 train step (``include_top=False`` + fc 512-512-4, AdamW, ``train_on_batch``
-   on a batch in memory) with the old and the new LRN;
-   also with the ``groups=2`` layers as ``kerasnets.layers.GroupedConv2D`` and with one tower;
+   on a batch in memory): with the old LRN and the ``groups=2`` layers as ``Conv2D(groups=2)`` (how
+   kerasnets built it before), with the new LRN and ``Conv2D(groups=2)``, as ``kerasnets.alexnet``
+   builds it now (new LRN, ``kerasnets.layers.GroupedConv2D``), and with one tower;
 3. AlexNet's ``groups=2`` convolutions (conv2, conv4, conv5 at their AlexNet@64 input shapes):
    ``Conv2D(groups=2)``, two ``Conv2D`` on the channel halves + concatenation, and one-tower
    ``Conv2D`` (twice the MACs).
@@ -104,23 +105,25 @@ def bench_lrn(tf, keras, blocks, reps):
     return rows
 
 
-def _bare_step(keras, tf, lrn_call, towers=2, split=False):
-    """AlexNet@64 + fc 512-512-4, AdamW; the LRN layers traced with ``lrn_call``."""
+def _bare_step(keras, tf, lrn_call, towers=2, conv2d_groups=False):
+    """AlexNet@64 + fc 512-512-4, AdamW; the LRN layers traced with ``lrn_call``.
+
+    ``conv2d_groups=True``: the ``GroupedConv2D`` layers as plain ``Conv2D(groups=2)`` (the same
+    configuration and kernel), the form kerasnets built before.
+    """
     import kerasnets
-    from kerasnets.layers import LocalResponseNormalization
+    from kerasnets.layers import GroupedConv2D, LocalResponseNormalization
 
     original = LocalResponseNormalization.call
     LocalResponseNormalization.call = lrn_call
     try:
         keras.utils.set_random_seed(0)
         base = kerasnets.alexnet(include_top=False, input_shape=(SIZE, SIZE, 3), towers=towers)
-        if split:
-            from kerasnets.layers import GroupedConv2D
+        if conv2d_groups:
 
-            def clone(layer):  # the same layers, grouped convolutions computed group by group
-                if type(layer) is keras.layers.Conv2D and layer.groups > 1:
-                    return GroupedConv2D.from_config(layer.get_config())
-                return layer.__class__.from_config(layer.get_config())
+            def clone(layer):
+                cls = keras.layers.Conv2D if isinstance(layer, GroupedConv2D) else layer.__class__
+                return cls.from_config(layer.get_config())
 
             base = keras.models.clone_model(base, clone_function=clone)
         x = keras.layers.Flatten()(base.output)
@@ -143,14 +146,15 @@ def bench_train_step(tf, keras, blocks, reps):
     from kerasnets.layers import LocalResponseNormalization
 
     new = LocalResponseNormalization.call
+    old = "old LRN (keras.ops slices), Conv2D(groups=2)"
     variants = {
-        "old LRN (keras.ops slices)": _bare_step(keras, tf, _old_lrn_call),
-        "new LRN (tf.nn fused)": _bare_step(keras, tf, new),
-        "new LRN, groups=2 as GroupedConv2D (split + concat)": _bare_step(keras, tf, new, split=True),
+        old: _bare_step(keras, tf, _old_lrn_call, conv2d_groups=True),
+        "new LRN (tf.nn fused), Conv2D(groups=2)": _bare_step(keras, tf, new, conv2d_groups=True),
+        "as built now: new LRN, GroupedConv2D (split + concat)": _bare_step(keras, tf, new),
         "new LRN, towers=1 (2x MACs in conv2/4/5)": _bare_step(keras, tf, new, towers=1),
     }
     result = _alternate(variants, blocks, reps)
-    base = result["old LRN (keras.ops slices)"]
+    base = result[old]
     return [{"what": f"bare AlexNet@{SIZE} train step, batch {BATCH}", "variant": v, "ms": f"{s * 1e3:.0f}",
              "ratio to old": f"{s / base:.2f}"} for v, s in result.items()]
 

@@ -14,6 +14,12 @@ that names no layer. `load_weights` therefore checks the file first:
   input channels);
 - a file holding NaN or infinite values (e.g. saved from a diverged run) is refused, naming the
   first such variable: loading it would only give a model that predicts NaN.
+
+Because the keys follow the classes, giving a layer a faster class with the same variables moves
+the keys: AlexNet's grouped conv2/conv4/conv5 became `kerasnets.layers.GroupedConv2D` (they were
+``Conv2D(groups=2)``), so an older file keys them ``conv2d_N``, a newer one ``grouped_conv2d_N``.
+`_LAYOUT_ALIASES` lists such classes with the class an older file stored them as; a file that does
+not fit the model's layout but fits the aliased one is loaded under the aliased keys.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ from kerasnets.checks import check_existing_file
 
 __all__ = ["load_weights", "weight_paths"]
 
+# {layer class name: the class name older weights files stored it as}. A GroupedConv2D has the
+# configuration and variables of a Conv2D (it only computes differently), and kerasnets built
+# Conv2D(groups=g) in its place before; a file from then keys it as a Conv2D.
+_LAYOUT_ALIASES = {"GroupedConv2D": "Conv2D"}
+
 
 def _snake_case(name: str) -> str:
     # Same rule as keras.src.utils.naming.to_snake_case (tests/test_compat.py compares them).
@@ -39,17 +50,27 @@ def _snake_case(name: str) -> str:
     return name
 
 
-def weight_paths(model: keras.Model) -> list[tuple[str, keras.layers.Layer, list[tuple]]]:
+def weight_paths(
+    model: keras.Model, *, aliases: dict[str, str] | None = None
+) -> list[tuple[str, keras.layers.Layer, list[tuple]]]:
     """The file paths under which Keras saves each top-level layer's variables.
+
+    Args:
+        model: a built ``keras.Model``.
+        aliases: ``{class name: class name}``: key the layers of the first class as Keras keys the
+            second (the layout of a file saved when the model used the second class); ``None``:
+            the layout Keras writes for ``model`` now.
 
     Returns:
         ``[(path, layer, [variable shapes...]), ...]`` for layers that own
         variables, in the order Keras saves them.
     """
+    aliases = aliases or {}
     used: dict[str, int] = {}
     out = []
     for layer in model.layers:
-        key = _snake_case(layer.__class__.__name__)
+        class_name = layer.__class__.__name__
+        key = _snake_case(aliases.get(class_name, class_name))
         if key in used:
             used[key] += 1
             key = f"{key}_{used[key]}"
@@ -153,13 +174,104 @@ def _check_finite(handle: h5py.File, expected: list, path: str) -> None:
                 )
 
 
+def _layout_error(
+    handle: h5py.File, model: keras.Model, expected: list, path: str
+) -> tuple[tuple[int, int], ValueError] | None:
+    """How far the file fits the layout ``expected``, and the error there; None when it fits.
+
+    How far: ``(index of the first layer that does not fit, 0 when its key is missing, 1 when
+    its shapes differ)``; ``(number of layers, 2)`` when only the number of layers differs.
+    """
+    first_conv_seen = False
+    for index, (file_path, layer, shapes) in enumerate(expected):
+        got = _file_shapes(handle, file_path)
+        is_first_conv = not first_conv_seen and len(shapes[0]) == 4
+        first_conv_seen = first_conv_seen or len(shapes[0]) == 4
+        if got is None:
+            return (index, 0), ValueError(
+                f"The weights file does not fit model '{model.name}': its first mismatching layer "
+                f"is '{layer.name}' ({layer.__class__.__name__}), which the file lacks (no "
+                f"'{file_path}'). Received: weights={path!r}"
+            )
+        if got != shapes:
+            if (
+                is_first_conv
+                and got
+                and len(got[0]) == 4
+                and got[0][:2] == shapes[0][:2]
+                and got[0][3] == shapes[0][3]
+                and got[0][2] != shapes[0][2]
+            ):
+                return (index, 1), ValueError(
+                    f"The weights file was saved for {got[0][2]}-channel inputs but model "
+                    f"'{model.name}' takes {shapes[0][2]} channels (layer '{layer.name}'). Build the "
+                    f"model with input_shape=(..., ..., {got[0][2]}). Received: weights={path!r}"
+                )
+            return (index, 1), ValueError(
+                f"The weights file does not fit model '{model.name}': its first mismatching layer "
+                f"is '{layer.name}' ({layer.__class__.__name__}): the model expects variable shapes "
+                f"{shapes}, the file has {got} at '{file_path}'. Received: weights={path!r}"
+            )
+    n_file = len([k for k in handle["layers"].keys() if "vars" in handle["layers"][k] and len(handle["layers"][k]["vars"])])
+    if n_file != len(expected):
+        return (len(expected), 2), ValueError(
+            f"The weights file does not fit model '{model.name}': it holds variables for {n_file} "
+            f"layers, the model has {len(expected)} layers with variables. Received: weights={path!r}"
+        )
+    return None
+
+
+def _fitting_layout(handle: h5py.File, model: keras.Model, path: str) -> tuple[list, bool]:
+    """``(layout, aliased)``: the layout the file fits, the model's own or else the aliased one.
+
+    The aliased layout (`_LAYOUT_ALIASES` applied) is tried only when it differs and the model's
+    variables all belong to the listed top-level layers (a nested model's own keys are Keras'
+    business), since such a file is loaded by `_assign`, not by Keras. A file that fits neither
+    gets the error of the layout it fits further (a layer whose shapes differ is further than a
+    missing key; the model's own layout on a tie): a one-tower AlexNet file in a two-tower model is
+    told about conv2's kernel shape, not about a missing ``grouped_conv2d`` key.
+
+    Raises:
+        ValueError: the file fits neither layout.
+    """
+    expected = weight_paths(model)
+    error = _layout_error(handle, model, expected, path)
+    if error is None:
+        return expected, False
+    aliased = weight_paths(model, aliases=_LAYOUT_ALIASES)
+    listed = {id(v) for _, layer, _ in aliased for v in layer.weights}
+    same_keys = [key for key, _, _ in aliased] == [key for key, _, _ in expected]
+    if same_keys or listed != {id(v) for v in model.weights}:
+        raise error[1]
+    aliased_error = _layout_error(handle, model, aliased, path)
+    if aliased_error is None:
+        return aliased, True
+    raise max(error, aliased_error, key=lambda e: e[0])[1]
+
+
+def _assign(handle: h5py.File, layout: list, path: str) -> None:
+    """Assign each listed layer's variables from the file's ``<key>/vars/<i>`` (as Keras would)."""
+    for key, layer, shapes in layout:
+        store = {str(i): _read(handle, f"{key}/vars/{i}", path) for i in range(len(shapes))}
+        try:
+            layer.load_own_variables(store)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"Keras could not load layer '{layer.name}' from '{key}' of the weights file "
+                f"({type(exc).__name__}: {exc}). Received: weights={path!r}"
+            ) from None
+
+
 def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
     """Load a Keras ``.weights.h5`` file into ``model``, checking it first.
 
     Args:
         model: a built ``keras.Model``.
         path: a weights file saved by ``model.save_weights`` (from a kerasnets
-            model or the matching ``keras.applications`` model).
+            model or the matching ``keras.applications`` model), also one saved
+            when a layer of the model had the class `_LAYOUT_ALIASES` names for it
+            (AlexNet's ``Conv2D(groups=2)`` layers, now
+            [`GroupedConv2D`][kerasnets.layers.GroupedConv2D]).
 
     Returns:
         The model, with the weights loaded.
@@ -186,44 +298,11 @@ def load_weights(model: keras.Model, path: str | os.PathLike) -> keras.Model:
                 "`weights` must be a Keras 3 weights file (saved with model.save_weights(...)"
                 f"'.weights.h5'); it has no 'layers' group. Received: weights={path!r}"
             )
-        expected = weight_paths(model)
-        first_conv_seen = False
-        for file_path, layer, shapes in expected:
-            got = _file_shapes(handle, file_path)
-            is_first_conv = not first_conv_seen and len(shapes[0]) == 4
-            first_conv_seen = first_conv_seen or len(shapes[0]) == 4
-            if got is None:
-                raise ValueError(
-                    f"The weights file does not fit model '{model.name}': its first mismatching layer "
-                    f"is '{layer.name}' ({layer.__class__.__name__}), which the file lacks (no "
-                    f"'{file_path}'). Received: weights={path!r}"
-                )
-            if got != shapes:
-                if (
-                    is_first_conv
-                    and got
-                    and len(got[0]) == 4
-                    and got[0][:2] == shapes[0][:2]
-                    and got[0][3] == shapes[0][3]
-                    and got[0][2] != shapes[0][2]
-                ):
-                    raise ValueError(
-                        f"The weights file was saved for {got[0][2]}-channel inputs but model "
-                        f"'{model.name}' takes {shapes[0][2]} channels (layer '{layer.name}'). Build the "
-                        f"model with input_shape=(..., ..., {got[0][2]}). Received: weights={path!r}"
-                    )
-                raise ValueError(
-                    f"The weights file does not fit model '{model.name}': its first mismatching layer "
-                    f"is '{layer.name}' ({layer.__class__.__name__}): the model expects variable shapes "
-                    f"{shapes}, the file has {got} at '{file_path}'. Received: weights={path!r}"
-                )
-        n_file = len([k for k in handle["layers"].keys() if "vars" in handle["layers"][k] and len(handle["layers"][k]["vars"])])
-        if n_file != len(expected):
-            raise ValueError(
-                f"The weights file does not fit model '{model.name}': it holds variables for {n_file} "
-                f"layers, the model has {len(expected)} layers with variables. Received: weights={path!r}"
-            )
-        _check_finite(handle, expected, path)
+        layout, aliased = _fitting_layout(handle, model, path)
+        _check_finite(handle, layout, path)
+        if aliased:  # an older layout: Keras would look for the model's own keys
+            _assign(handle, layout, path)
+            return model
     try:
         model.load_weights(path)
     except (ValueError, OSError, KeyError, TypeError) as exc:

@@ -10,6 +10,14 @@ previous layer's maps that lives on their GPU, which is exactly a grouped convol
 ``groups=2``; conv3 and the fully-connected layers talk across GPUs. ``towers=1`` is the
 one-tower form most re-implementations use (torchvision's differs again: 64/192/384/256/256).
 
+The grouped layers are [`GroupedConv2D`][kerasnets.layers.GroupedConv2D]: a ``Conv2D`` with the same
+configuration, the same kernel ``(kh, kw, in/2, filters)`` and the same outputs, computed as one
+convolution per group. TensorFlow's CPU kernels run ``Conv2D(groups=2)`` 5-14x slower forward +
+backward than the two halves (bench/bench_layers.py), which made the two-tower model slower than
+one tower with twice the MACs. The class name changes the keys of a ``.weights.h5`` file (Keras
+keys layers by class and position); [`load_weights`][kerasnets.load_weights] still loads files
+saved when these layers were ``Conv2D(groups=2)``.
+
 Input: the paper says 224x224, but 224 only gives conv1's 55x55 map with padding; the
 ``padded=True`` form pads 2 pixels on each side (floor((224 + 4 - 11) / 4) + 1 = 55), the
 ``padded=False`` form takes 227x227 without padding ((227 - 11) / 4 + 1 = 55).
@@ -25,7 +33,7 @@ from keras import layers
 from kerasnets._registry import FeatureInfo
 from kerasnets.blocks import apply_activation, fc_head, finalize_model, global_pool, model_input, prepare
 from kerasnets.checks import check_bool, check_choice, check_fraction
-from kerasnets.layers import LocalResponseNormalization
+from kerasnets.layers import GroupedConv2D, LocalResponseNormalization
 from kerasnets.models._variants import Option, define_variants, variant
 
 __all__ = ["alexnet"]
@@ -39,6 +47,8 @@ def _build(spec, config, common: dict, *, towers, padded, lrn, dropout):
     dropout = check_fraction("dropout", dropout)
     args = prepare(spec, common, default_size=224 if padded else 227, min_size=63 if padded else 67)
     act = args.activation
+    # conv2/conv4/conv5: one group per tower (towers=1: a plain Conv2D, as before).
+    grouped = GroupedConv2D if towers > 1 else layers.Conv2D
     img = model_input(args)
     x = img
     if padded:
@@ -48,16 +58,16 @@ def _build(spec, config, common: dict, *, towers, padded, lrn, dropout):
     if lrn:
         x = LocalResponseNormalization(name="lrn1")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    x = layers.Conv2D(256, 5, padding="same", groups=towers, name="conv2")(x)
+    x = grouped(256, 5, padding="same", groups=towers, name="conv2")(x)
     x = apply_activation(x, act, "conv2_act")
     if lrn:
         x = LocalResponseNormalization(name="lrn2")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
     x = layers.Conv2D(384, 3, padding="same", name="conv3")(x)
     x = apply_activation(x, act, "conv3_act")
-    x = layers.Conv2D(384, 3, padding="same", groups=towers, name="conv4")(x)
+    x = grouped(384, 3, padding="same", groups=towers, name="conv4")(x)
     x = apply_activation(x, act, "conv4_act")
-    x = layers.Conv2D(256, 3, padding="same", groups=towers, name="conv5")(x)
+    x = grouped(256, 3, padding="same", groups=towers, name="conv5")(x)
     x = apply_activation(x, act, "conv5_act")
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
     x = fc_head(x, args, dropout=dropout) if args.include_top else global_pool(x, args.pooling)
