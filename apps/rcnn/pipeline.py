@@ -518,7 +518,11 @@ class Detector:
         self.network = build_network(self.config.backbone, num_classes=len(self.classes),
                                      input_size=self.config.input_size, fc_width=self.config.fc_width,
                                      backbone_options=self.config.backbone_options)  # fmt: skip
-        self.network.load_weights(os.path.join(model_dir, "network.weights.h5"))
+        # kerasnets' loader: checks the file first, and reads folders trained before AlexNet's
+        # grouped convolutions became GroupedConv2D (the same variables under other Keras keys)
+        import kerasnets
+
+        kerasnets.load_weights(self.network, os.path.join(model_dir, "network.weights.h5"))
         self.features = feature_model(self.network, xla=self.config.xla)
         svm = np.load(os.path.join(model_dir, "svm.npz"))
         self.svm_weights, self.svm_biases = svm["weights"], svm["biases"]
