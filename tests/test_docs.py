@@ -2,13 +2,15 @@
 
 Python blocks are executed (each page's blocks in order, in one namespace per page, a
 block's earlier blocks first when another test process ran them); shell
-blocks run their `kerasnets ...`, `python -m apps...` and `python docs/...` lines.
+blocks run their `kerasnets ...`, `python -m apps...` and `python docs/...` lines, in order, in
+one fresh Python process per block.
 Install and test-runner lines (`pip install`, `python -m pytest`) are what CI itself runs, so
 they are not repeated here. A block preceded by `<!-- docs-test: slow -->` is marked slow
 (CI skips it; `python -m pytest -m slow tests/test_docs.py` runs it); one preceded by
 `<!-- docs-test: output -->` is sample output, not a command.
 """
 
+import json
 import os
 import pathlib
 import re
@@ -63,15 +65,41 @@ def test_doc_block_runs(page, index, lang, body, tmp_path, monkeypatch):
     commands = [c for c in commands if c.startswith(RUNNABLE)]
     if not commands:
         pytest.skip("only install/test-runner lines, which CI runs itself")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    # One process runs the block's commands in order, each as `python -m ...` / `python file`
+    # would (runpy, its own sys.argv, a non-zero exit status stops the block): one TensorFlow
+    # import per block instead of one per command (~9 s each on the 2-core CI machine).
+    runs = []
     for command in commands:
         argv = shlex.split(command)
         if argv[0] == "kerasnets":
-            argv = [sys.executable, "-m", "kerasnets.cli"] + argv[1:]
-        elif argv[0] == "python":
-            argv = [sys.executable] + argv[1:]
-        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+            runs.append(["module", "kerasnets.cli", *argv[1:]])
+        elif argv[1] == "-m":
+            runs.append(["module", *argv[2:]])
+        else:
+            runs.append(["path", *argv[1:]])
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", _RUN_COMMANDS, json.dumps(runs)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{body}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+
+
+_RUN_COMMANDS = """
+import json, runpy, sys
+for kind, target, *args in json.loads(sys.argv[1]):
+    sys.argv = [target, *args]
+    try:
+        if kind == "module":
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(target, run_name="__main__")
+        status = 0
+    except SystemExit as exit:
+        status = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    sys.stdout.flush()
+    if status:
+        print(f"command exited with status {status}: {kind} {target} {args}", file=sys.stderr)
+        sys.exit(status)
+"""
 
 
 def test_readme_gives_exactly_two_setup_commands_and_ci_runs_them():
