@@ -29,6 +29,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(_ROOT, "tests"))  # plain_conv_form: the Conv2D(groups=2) form
 
 from _bench_utils import header, markdown_table, median, write_json  # noqa: E402
 
@@ -112,7 +114,8 @@ def _bare_step(keras, tf, lrn_call, towers=2, conv2d_groups=False):
     configuration and kernel), the form kerasnets built before.
     """
     import kerasnets
-    from kerasnets.layers import GroupedConv2D, LocalResponseNormalization
+    from kerasnets.layers import LocalResponseNormalization
+    from plain_conv_form import plain_conv_form  # tests/: the Conv2D(groups=2) form, weights kept
 
     original = LocalResponseNormalization.call
     LocalResponseNormalization.call = lrn_call
@@ -120,12 +123,7 @@ def _bare_step(keras, tf, lrn_call, towers=2, conv2d_groups=False):
         keras.utils.set_random_seed(0)
         base = kerasnets.alexnet(include_top=False, input_shape=(SIZE, SIZE, 3), towers=towers)
         if conv2d_groups:
-
-            def clone(layer):
-                cls = keras.layers.Conv2D if isinstance(layer, GroupedConv2D) else layer.__class__
-                return cls.from_config(layer.get_config())
-
-            base = keras.models.clone_model(base, clone_function=clone)
+            base = plain_conv_form(base)
         x = keras.layers.Flatten()(base.output)
         x = keras.layers.Dense(512, activation="relu")(x)
         x = keras.layers.Dense(512, activation="relu")(x)
