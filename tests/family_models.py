@@ -14,16 +14,24 @@ MIN_SIDE = 16
 CLASSES = 5
 
 
-def smallest_per_family() -> list[tuple[str, str, int]]:
-    """``[(family, model name, input side), ...]`` sorted by family."""
+def pick_per_family(pick=min) -> list:
+    """Per registered family (sorted), the spec ``pick`` (``min`` or ``max``) chooses by reference
+    parameters (a model without a reference figure counts as the largest), ties by name."""
     import kerasnets
 
+    def size(spec):
+        return (spec.ref_params if spec.ref_params is not None else float("inf"), spec.name)
+
+    return [pick((kerasnets.get_spec(n) for n in kerasnets.list_models(family=family)), key=size)
+            for family in kerasnets.list_families()]
+
+
+def smallest_per_family() -> list[tuple[str, str, int]]:
+    """``[(family, model name, input side), ...]`` sorted by family."""
     picks = []
-    for family in kerasnets.list_families():
-        specs = [kerasnets.get_spec(n) for n in kerasnets.list_models(family=family)]
-        spec = min(specs, key=lambda s: (s.ref_params if s.ref_params is not None else float("inf"), s.name))
+    for spec in pick_per_family(min):
         side = spec.default_size if spec.fixed_size and spec.default_size <= 32 else max(spec.min_size, MIN_SIDE)
-        picks.append((family, spec.name, side))
+        picks.append((spec.family, spec.name, side))
     return picks
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import kerasnets
 from kerasnets.models import get_spec
+from family_models import pick_per_family
 from keras_session import clear_keras_session, shapes_only  # noqa: F401 (autouse: clears the session after each test)
 
 ALL = kerasnets.list_models()
@@ -25,32 +26,11 @@ def _small_size(spec):
     return max(spec.min_size, 32)
 
 
-def _family_representatives():
-    """The smallest registered model (by reference parameters) of each family."""
-    best = {}
-    for name in ALL:
-        spec = get_spec(name)
-        key = (spec.ref_params or 10**12, name)
-        if spec.family not in best or key < best[spec.family][0]:
-            best[spec.family] = (key, name)
-    return sorted(name for _, name in best.values())
-
-
-def _family_largest():
-    """The largest registered model (by reference parameters) of each family."""
-    best = {}
-    for name in ALL:
-        spec = get_spec(name)
-        key = (spec.ref_params or 0, name)
-        if spec.family not in best or key > best[spec.family][0]:
-            best[spec.family] = (key, name)
-    return sorted(name for _, name in best.values())
-
-
-FAMILY_REPS = _family_representatives()
+# The smallest registered model (by reference parameters) of each family.
+FAMILY_REPS = sorted(spec.name for spec in pick_per_family(min))
 # The headless forward runs by default for each family's smallest and largest model (the same
 # block code at both ends of its depth and width); `-m slow` runs it for every model.
-FORWARD = sorted(set(FAMILY_REPS) | set(_family_largest()))
+FORWARD = sorted(set(FAMILY_REPS) | {spec.name for spec in pick_per_family(max)})
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -14,20 +14,11 @@ import pytest
 import kerasnets
 from kerasnets.counting import count
 from kerasnets.counting.check import _agrees
+from family_models import pick_per_family
 from keras_session import shapes_only
 
 
-def _smallest_per_family():
-    chosen = {}
-    for name in kerasnets.list_models():
-        spec = kerasnets.get_spec(name)
-        size = spec.ref_params if spec.ref_params else float("inf")
-        if spec.family not in chosen or size < chosen[spec.family][0]:
-            chosen[spec.family] = (size, name)
-    return sorted(name for _, name in chosen.values())
-
-
-FAST = _smallest_per_family()
+FAST = sorted(spec.name for spec in pick_per_family(min))
 ALL = kerasnets.list_models()
 
 
