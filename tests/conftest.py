@@ -30,3 +30,22 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not present: {SHARED_DATA} is absent (CI and developer machines have it)")
     return SHARED_DATA
+
+
+def pytest_collection_finish(session):
+    """Freeze what collection loaded (TensorFlow, Keras, kerasnets, the test modules) out of the
+    garbage collector's reach.
+
+    `keras.backend.clear_session()`, which the model-building tests call after each test, runs a
+    full `gc.collect()`; with TensorFlow imported that walks ~490,000 objects for ~0.2 s each time,
+    although none of them is ever garbage. `gc.freeze()` moves the objects alive now into a
+    permanent generation that collections skip (public CPython API): a clear after a ResNet-50
+    build then takes 0.014 s instead of 0.22 s, and the models each test built are still freed.
+    """
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    gc.freeze()
