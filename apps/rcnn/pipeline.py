@@ -598,8 +598,10 @@ class Detector:
         timing = {}
         if isinstance(image_path, _Prepared):  # from detect_many: image read and proposals computed already
             prepared = image_path
+            earlier = prepared.read_s + prepared.proposals_s  # spent before this call (in a thread)
         else:
             prepared = self._prepare(image_path, proposals, cache_dir)
+            earlier = 0.0  # inside this call's own time
         image_path, img, scale, proposals = prepared.path, prepared.image, prepared.scale, prepared.proposals
         timing["read_s"], timing["proposals_s"] = prepared.read_s, prepared.proposals_s
         t0 = time.perf_counter()
@@ -623,7 +625,7 @@ class Detector:
         b, s, c = per_class_nms(cand, scores, iou_threshold=nms_iou, score_threshold=score_threshold,
                                 max_per_class=max_per_class)  # fmt: skip
         timing["score_nms_s"] = time.perf_counter() - t0
-        timing["total_s"] = time.perf_counter() - t_start + prepared.read_s + prepared.proposals_s
+        timing["total_s"] = time.perf_counter() - t_start + earlier
         timing["regions"] = int(len(boxes))
         return Detections(boxes=b / np.float32(scale), scores=s, labels=c), timing
 
