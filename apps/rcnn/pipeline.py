@@ -533,14 +533,15 @@ class Detector:
             b = np.load(bbox_path)
             self.regressor = BoxRegressor(coef=b["coef"], intercept=b["intercept"], trained=b["trained"])
 
-    def _prepare(self, image_path: str, proposals, cache_dir) -> "_Prepared":
-        """Read the image once (at the proposals' working scale) and get its proposals (cache or compute)."""
+    def _prepare(self, image_path: str, proposals, cache_dir, threads: int = 1) -> "_Prepared":
+        """Read the image once (at the proposals' working scale) and get its proposals (cache or
+        compute, selective search in ``threads`` threads)."""
         t0 = time.perf_counter()
         img, scale = load_image(image_path, self.config.proposals.max_side)
         read_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         if proposals is None:
-            proposals = proposals_for_image(image_path, img, scale, self.config.proposals, cache_dir)
+            proposals = proposals_for_image(image_path, img, scale, self.config.proposals, cache_dir, threads=threads)
         return _Prepared(image_path, img, scale, proposals, read_s, time.perf_counter() - t0)
 
     def detect_many(self, image_paths: Sequence[str], *, cache_dir: str | None = None, **kwargs):
@@ -600,7 +601,8 @@ class Detector:
             prepared = image_path
             earlier = prepared.read_s + prepared.proposals_s  # spent before this call (in a thread)
         else:
-            prepared = self._prepare(image_path, proposals, cache_dir)
+            # One image: selective search uses every core (nothing else runs meanwhile).
+            prepared = self._prepare(image_path, proposals, cache_dir, threads=os.cpu_count() or 1)
             earlier = 0.0  # inside this call's own time
         image_path, img, scale, proposals = prepared.path, prepared.image, prepared.scale, prepared.proposals
         timing["read_s"], timing["proposals_s"] = prepared.read_s, prepared.proposals_s

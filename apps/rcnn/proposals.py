@@ -95,16 +95,61 @@ def _dedupe(boxes: np.ndarray) -> np.ndarray:
     return boxes[np.sort(index)]
 
 
+def _diversification(bgr: np.ndarray, mode: str):
+    """The colour images, graph-segmentation ``k`` values and strategy makers of OpenCV's
+    ``switchToSelectiveSearchFast`` / ``switchToSelectiveSearchQuality`` (defaults: base k 150,
+    increment 150, sigma 0.8), as opencv_contrib's ``selectivesearchsegmentation.cpp`` sets them."""
+    import cv2
+
+    seg = cv2.ximgproc.segmentation
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    images = [hsv, cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)]
+    full = lambda: seg.createSelectiveSearchSegmentationStrategyMultiple(  # noqa: E731
+        seg.createSelectiveSearchSegmentationStrategyColor(), seg.createSelectiveSearchSegmentationStrategyFill(),
+        seg.createSelectiveSearchSegmentationStrategyTexture(), seg.createSelectiveSearchSegmentationStrategySize())
+    shape = lambda: seg.createSelectiveSearchSegmentationStrategyMultiple(  # noqa: E731
+        seg.createSelectiveSearchSegmentationStrategyFill(), seg.createSelectiveSearchSegmentationStrategyTexture(),
+        seg.createSelectiveSearchSegmentationStrategySize())
+    if mode == "fast":
+        return images, (150, 300, 450), (full, shape)
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    # The fourth image is meant to be the hue channel, but OpenCV's ``split(base_image, channel)``
+    # right after adding it writes the blue channel into the same buffer: it is the blue channel.
+    images += [grey, np.ascontiguousarray(bgr[..., 0]), cv2.merge([bgr[..., 2], bgr[..., 1], grey])]
+    return images, (150, 300, 450, 600, 750), (full, shape, seg.createSelectiveSearchSegmentationStrategyFill,
+                                               seg.createSelectiveSearchSegmentationStrategySize)
+
+
+def _search_part(image: np.ndarray, k: int, strategies) -> np.ndarray:
+    """Selective search over one colour image and one graph segmentation (every strategy)."""
+    import cv2
+
+    seg = cv2.ximgproc.segmentation
+    ss = seg.createSelectiveSearchSegmentation()
+    ss.addImage(image)
+    ss.addGraphSegmentation(seg.createGraphSegmentation(0.8, float(k)))
+    for make in strategies:
+        ss.addStrategy(make())
+    return np.asarray(ss.process(), dtype=np.int64).reshape(-1, 4)
+
+
 def selective_search(image: np.ndarray, *, mode: str = "fast", threads: int = 1) -> np.ndarray:
     """Selective search boxes of one RGB image with OpenCV contrib.
+
+    With ``threads`` > 1 the search is split into its independent parts (one per colour image
+    and graph segmentation: 6 in fast mode, 25 in quality mode), run in that many threads
+    (OpenCV releases the GIL). Each part is OpenCV's own grouping, so the boxes are exactly
+    the set that one OpenCV call gives (tested); only their order differs. OpenCV's order is
+    random anyway (its rank is C ``rand()`` times the merge level); here the parts' ranked
+    lists are interleaved, so the first boxes are still the early, small-scale ones.
 
     Args:
         image: ``(h, w, 3)`` uint8 RGB image (already at the working scale).
         mode: ``"fast"`` or ``"quality"`` (Uijlings et al.'s two diversification sets).
-        threads: OpenCV threads for this call.
+        threads: threads for this call (1: one OpenCV call).
 
     Returns:
-        ``(n, 4)`` float32 xyxy boxes in the order OpenCV ranks them.
+        ``(n, 4)`` float32 xyxy boxes, each once.
     """
     import cv2
 
@@ -113,16 +158,26 @@ def selective_search(image: np.ndarray, *, mode: str = "fast", threads: int = 1)
             "Selective search needs OpenCV's contrib modules: pip install opencv-contrib-python-headless "
             "(and uninstall opencv-python, which shadows it), or use --method sliding."
         )
-    cv2.setNumThreads(threads)
-    ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
-    ss.setBaseImage(np.ascontiguousarray(image[..., ::-1]))
-    if mode == "fast":
-        ss.switchToSelectiveSearchFast()
-    elif mode == "quality":
-        ss.switchToSelectiveSearchQuality()
-    else:
+    if mode not in ("fast", "quality"):
         raise ValueError(f"`mode` must be 'fast' or 'quality'. Received: mode={mode!r}")
-    rects = np.asarray(ss.process(), dtype=np.float32).reshape(-1, 4)
+    bgr = np.ascontiguousarray(image[..., ::-1])
+    if threads <= 1:
+        cv2.setNumThreads(1)
+        ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
+        ss.setBaseImage(bgr)
+        ss.switchToSelectiveSearchFast() if mode == "fast" else ss.switchToSelectiveSearchQuality()
+        rects = np.asarray(ss.process(), dtype=np.int64).reshape(-1, 4)
+    else:
+        images, ks, strategies = _diversification(bgr, mode)
+        jobs = [(img, k) for img in images for k in ks]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(threads)) as pool:
+            parts = list(pool.map(lambda job: _search_part(job[0], job[1], strategies), jobs))
+        rank = np.concatenate([np.arange(len(p)) for p in parts])  # round robin: position within its part
+        order = np.argsort(rank, kind="stable")
+        rects = np.concatenate(parts)[order]
+        _, first = np.unique(rects, axis=0, return_index=True)
+        rects = rects[np.sort(first)]
+    rects = rects.astype(np.float32)
     rects[:, 2] += rects[:, 0]
     rects[:, 3] += rects[:, 1]
     return rects
@@ -175,13 +230,14 @@ def _positions(extent: float, window: float, step: float) -> np.ndarray:
     return pos
 
 
-def propose(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
-    """Proposals of one RGB image already at the working scale (see `proposals_for_file`)."""
+def propose(image: np.ndarray, config: ProposalConfig, *, threads: int = 1) -> np.ndarray:
+    """Proposals of one RGB image already at the working scale (see `proposals_for_file`);
+    ``threads`` as `selective_search`."""
     h, w = image.shape[:2]
     if config.method == "sliding":
         boxes = sliding_windows(h, w, scales=config.window_scales, aspects=config.window_aspects, stride=config.window_stride)
     else:
-        boxes = selective_search(image, mode=config.method)
+        boxes = selective_search(image, mode=config.method, threads=threads)
     keep = ((boxes[:, 2] - boxes[:, 0]) >= config.min_size) & ((boxes[:, 3] - boxes[:, 1]) >= config.min_size)
     boxes = _dedupe(boxes[keep])
     return boxes[: config.max_proposals]
@@ -201,14 +257,14 @@ def cache_key(path: str, config: ProposalConfig) -> str:
     return digest.hexdigest()[:32]
 
 
-def proposals_for_file(path: str, config: ProposalConfig, cache_dir: str | None = None) -> np.ndarray:
+def proposals_for_file(path: str, config: ProposalConfig, cache_dir: str | None = None, *, threads: int = 1) -> np.ndarray:
     """Proposals of an image file in its original pixel coordinates, from the cache when present.
 
     The image is read, down-scaled to ``config.max_side``, proposed on, and the boxes are
     scaled back. With ``cache_dir`` the result is stored as ``<cache_dir>/<key>.npy``
     (written to a temporary file and renamed, so a killed run leaves no half file).
     """
-    return proposals_for_image(path, None, None, config, cache_dir)
+    return proposals_for_image(path, None, None, config, cache_dir, threads=threads)
 
 
 def proposals_for_image(
@@ -217,6 +273,8 @@ def proposals_for_image(
     scale: float | None,
     config: ProposalConfig,
     cache_dir: str | None = None,
+    *,
+    threads: int = 1,
 ) -> np.ndarray:
     """`proposals_for_file` for an image the caller has already read.
 
@@ -225,6 +283,7 @@ def proposals_for_image(
         image, scale: the file read by ``apps.rcnn.regions.load_image(path, config.max_side)``
             (None: it is read here only when the cache has no entry).
         config, cache_dir: as `proposals_for_file`.
+        threads: selective-search threads (`selective_search`).
     """
     from apps.rcnn.regions import load_image
 
@@ -238,7 +297,7 @@ def proposals_for_image(
                 pass  # a corrupt cache entry is recomputed and overwritten
     if image is None:
         image, scale = load_image(path, config.max_side)
-    boxes = propose(image, config) / np.float32(scale)
+    boxes = propose(image, config, threads=threads) / np.float32(scale)
     if target is not None:
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f"{target}.{os.getpid()}.tmp.npy"
@@ -293,8 +352,8 @@ def compute_proposals(
     bar = _progress(progress, description, len(paths), len(paths) - len(todo))
     try:
         if workers == 1 or len(todo) <= 1:
-            for i in todo:
-                results[i] = proposals_for_file(paths[i], config, cache_dir)
+            for i in todo:  # a single image gets the workers as selective-search threads
+                results[i] = proposals_for_file(paths[i], config, cache_dir, threads=workers)
                 bar.advance()
         else:
             ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold TF threads

@@ -175,6 +175,21 @@ def test_sliding_windows_and_selective_search(tmp_path):
     assert (best > 0.7).all()  # both objects are proposed almost exactly
 
 
+@pytest.mark.parametrize("mode,side", [("fast", 200), ("quality", 96)])
+def test_threaded_selective_search_gives_the_boxes_of_one_opencv_call(mode, side):
+    """The parts run in threads are OpenCV's own diversification (colour images x graph segmentations
+    x strategies), so their union is exactly the set of one `switchToSelectiveSearch*` call."""
+    rng = np.random.default_rng(3)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (side * 3 // 4, side, 3)).astype(np.uint8), (9, 9), 3)
+    cv2.rectangle(img, (side // 6, side // 8), (side // 2, side // 2), (20, 30, 200), -1)
+    cv2.circle(img, (3 * side // 4, side // 2), side // 7, (30, 160, 30), -1)
+    one = selective_search(img, mode=mode)
+    split = selective_search(img, mode=mode, threads=2)
+    assert len(one) > 20
+    assert len(split) == len({tuple(b) for b in split.tolist()})  # each box once
+    assert {tuple(b) for b in split.tolist()} == {tuple(b) for b in one.tolist()}
+
+
 def test_proposal_cache_and_parallel(tmp_path):
     paths = []
     for i in range(3):
