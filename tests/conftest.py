@@ -32,6 +32,20 @@ def shared_data():
     return SHARED_DATA
 
 
+# Modules whose tests start long multi-core processes (a JAX interpreter compiling every family,
+# the GPU suite's smoke run, the MNIST app without TensorFlow): 20-85 s each on this machine.
+_LONG_FIRST = ("tests/test_no_tensorflow.py", "tests/test_jax_backend.py", "tests/apps/test_mnist_jax.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the longest process tests first (a stable reorder, the same in every xdist worker).
+
+    Collected in file order they came last, so at the end one worker ran a JAX process of a
+    minute or more while the other had nothing left; first, the short tests fill in behind them.
+    """
+    items.sort(key=lambda item: not item.nodeid.startswith(_LONG_FIRST))
+
+
 def pytest_collection_finish(session):
     """Freeze what collection loaded (TensorFlow, Keras, kerasnets, the test modules) out of the
     garbage collector's reach.
