@@ -549,19 +549,23 @@ class Detector:
 
         The next image is read and its proposals computed in a background thread (selective
         search and OpenCV release the GIL) while the features of the current one are
-        extracted, so proposals and feature extraction overlap. ``kwargs`` as `detect`.
+        extracted, so proposals and feature extraction overlap. Selective search runs in as
+        many threads as there are cores (its parts, `apps.rcnn.proposals.selective_search`):
+        one thread made it the critical path (1.15 s per image against 1.01 s for `detect`
+        alone, session 6). ``kwargs`` as `detect`.
         """
         import concurrent.futures
 
         paths = list(image_paths)
         if not paths:
             return
+        threads = os.cpu_count() or 1
         with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcnn-proposals") as pool:
-            pending = pool.submit(self._prepare, paths[0], None, cache_dir)
+            pending = pool.submit(self._prepare, paths[0], None, cache_dir, threads)
             for i, path in enumerate(paths):
                 prepared = pending.result()
                 if i + 1 < len(paths):
-                    pending = pool.submit(self._prepare, paths[i + 1], None, cache_dir)
+                    pending = pool.submit(self._prepare, paths[i + 1], None, cache_dir, threads)
                 d, timing = self.detect(prepared, **kwargs)
                 yield path, d, timing
 
