@@ -242,7 +242,9 @@ def trained():
     captions = [c for cs in train.captions for c in cs]
     captioner = Captioner.create(CaptionerConfig(**SYNTH), captions)
     before = keras.ops.convert_to_numpy(captioner.encoder.trainable_variables[0]).copy()
-    captioner.fit_end_to_end(train.images, np.repeat(np.arange(len(train)), 2), captions, epochs=20,
+    # 30 epochs: at 20 the share of captions with colours and layout right was exactly the 0.9 bar
+    # on two different CPUs (54/60: one caption from failing); at 30 it is 0.967 (58/60).
+    captioner.fit_end_to_end(train.images, np.repeat(np.arange(len(train)), 2), captions, epochs=30,
                              batch_size=32, learning_rate=3e-3, verbose=0)
     after = keras.ops.convert_to_numpy(captioner.encoder.trainable_variables[0])
     return captioner, test, np.abs(after - before).max()
