@@ -201,6 +201,10 @@ class RegionBatches:
         input_size, padding: warping settings.
         steps: the number of batches (``len(batches)``).
         positives, negatives: regions per batch of each kind (the paper: 32 and 96).
+        overlaps: per image, ``(n_i,)`` best IoU of each box with a ground-truth box (needed
+            for ``near_negatives``).
+        near_negatives: fraction of each batch's background regions drawn from boxes that
+            overlap an object by IoU 0.1-0.5 (the rest from all background); 0: uniform, as R-CNN.
         augment: apply the augmentation above.
         preprocess_mode: see `preprocess`.
         seed: random seed.
@@ -220,6 +224,8 @@ class RegionBatches:
         augment: bool = True,
         preprocess_mode: str = "scale",
         seed: int = 0,
+        overlaps=None,
+        near_negatives: float = 0.0,
     ):
         self.images = images
         self.input_size = input_size
@@ -235,6 +241,17 @@ class RegionBatches:
         all_labels = np.concatenate([np.asarray(lab).reshape(-1) for lab in labels]).astype(np.int64)
         self.img_idx, self.boxes, self.labels = img_idx, all_boxes, all_labels
         self.negative_index = np.flatnonzero(all_labels == 0)
+        # Background that overlaps an object (IoU in [0.1, 0.5), Fast R-CNN's background range):
+        # the boxes that teach the classifier where an object ends.
+        self.near_index = np.zeros(0, np.int64)
+        self.near_count = 0
+        if near_negatives > 0 and overlaps is not None:
+            best = np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in overlaps])
+            if len(best) != len(all_labels):
+                raise ValueError(f"`overlaps` must give one IoU per box ({len(all_labels)}). Received: {len(best)} values")
+            self.near_index = np.flatnonzero((all_labels == 0) & (best >= 0.1))
+            if len(self.near_index):
+                self.near_count = int(round(negatives * near_negatives))
         self.positive_index = {int(c): np.flatnonzero(all_labels == c) for c in np.unique(all_labels) if c > 0}
         if not self.positive_index:
             raise ValueError("Fine-tuning needs positive regions (IoU >= 0.5 with a ground-truth box); none were found.")
@@ -257,7 +274,11 @@ class RegionBatches:
             sel = np.flatnonzero(chosen == c)
             pool = self.positive_index[int(c)]
             pos[sel] = pool[np.minimum((u[sel] * len(pool)).astype(np.int64), len(pool) - 1)]
-        neg = rng.choice(self.negative_index, size=self.negatives, replace=len(self.negative_index) < self.negatives)
+        far = self.negatives - self.near_count
+        neg = rng.choice(self.negative_index, size=far, replace=len(self.negative_index) < far)
+        if self.near_count:  # drawn after the others, so that near_negatives=0 gives the batches it always did
+            near = rng.choice(self.near_index, size=self.near_count, replace=len(self.near_index) < self.near_count)
+            neg = np.concatenate([neg, near])
         return np.concatenate([pos, neg])
 
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:

@@ -60,6 +60,8 @@ class TrainConfig:
         finetune_steps: fine-tuning mini-batches (0: skip fine-tuning, use the network as built).
         learning_rate, optimizer: fine-tuning optimiser.
         batch_positives, batch_negatives: regions per mini-batch (the paper: 32 + 96).
+        batch_near_negatives: fraction of the background regions drawn from proposals that
+            overlap an object by IoU 0.1-0.5 (`apps.rcnn.network.RegionBatches`).
         augment: jitter/flip/colour augmentation while fine-tuning.
         positive_iou: fine-tuning positive threshold (0.5).
         svm_c, svm_positive_weight, mining_rounds, svm_initial_negatives, svm_negative_iou:
@@ -85,6 +87,7 @@ class TrainConfig:
     optimizer: str = "adam"
     batch_positives: int = 32
     batch_negatives: int = 96
+    batch_near_negatives: float = 0.0
     augment: bool = True
     positive_iou: float = 0.5
     svm_c: float = 1e-3
@@ -352,12 +355,13 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
     timings["load_s"] = time.perf_counter() - t0
 
     # 1. Fine-tuning set: proposals + GT, labelled by IoU >= 0.5.
-    ft_boxes, ft_labels = [], []
+    ft_boxes, ft_labels, ft_overlaps = [], [], []
     for g, gc, p in zip(gts, gt_cls, props):
         best, arg, _ = _region_targets(p, g, gc, len(classes))
         lab = np.where(best >= config.positive_iou, gc[arg] + 1 if len(g) else 0, 0)
         ft_boxes.append(np.concatenate([g, p]))
         ft_labels.append(np.concatenate([gc + 1, lab]))
+        ft_overlaps.append(np.concatenate([np.ones(len(g), np.float32), best]))
     history = {}
     t0 = time.perf_counter()
     if config.finetune_steps > 0:
@@ -365,6 +369,7 @@ def _train(annotations, config, output_dir, *, cache_dir, workers, verbose) -> d
             images, ft_boxes, ft_labels, input_size=config.input_size, padding=config.padding,
             steps=config.finetune_steps, positives=config.batch_positives, negatives=config.batch_negatives,
             augment=config.augment, preprocess_mode=config.preprocess, seed=config.seed,
+            overlaps=ft_overlaps, near_negatives=config.batch_near_negatives,
         )  # fmt: skip
         _log(verbose, f"fine-tuning {network.name} ({network.count_params():,} parameters) for "
                       f"{config.finetune_steps} steps of {config.batch_positives}+{config.batch_negatives} regions")  # fmt: skip

@@ -103,6 +103,29 @@ def test_region_batches_depend_only_on_seed_and_step():
         a[5]
 
 
+def test_region_batches_draw_the_asked_share_of_near_background():
+    from apps.rcnn.network import RegionBatches
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (60, 80, 3), dtype=np.uint8) for _ in range(2)]
+    boxes = [rng.uniform(0, 40, (20, 2)).repeat(2, axis=1) + [0, 0, 20, 20] for _ in images]
+    labels = [np.r_[np.ones(4, int), np.zeros(16, int)] for _ in images]
+    overlaps = [np.r_[np.full(4, 0.7), np.full(6, 0.3), np.full(10, 0.02)].astype(np.float32) for _ in images]
+    near = {i * 20 + j for i in range(2) for j in range(4, 10)}  # background with IoU in [0.1, 0.5)
+    make = lambda **kw: RegionBatches(images, boxes, labels, input_size=16, padding=1.0, steps=5, positives=4,
+                                      negatives=8, seed=0, **kw)  # fmt: skip
+    step = np.random.default_rng([0, 3])
+    plain = make().sample(step)
+    # 0 (the default) draws exactly the batches it drew before the option existed
+    np.testing.assert_array_equal(make(overlaps=overlaps, near_negatives=0.0).sample(np.random.default_rng([0, 3])), plain)
+    for _ in range(20):
+        idx = make(overlaps=overlaps, near_negatives=0.5).sample(step)
+        assert len(idx) == 12 and (np.concatenate(labels)[idx[4:]] == 0).all()
+        assert set(idx[-4:].tolist()) <= near  # the last half of the background overlaps an object
+    with pytest.raises(ValueError, match="one IoU per box"):
+        make(overlaps=overlaps[:1], near_negatives=0.5)
+
+
 def test_feature_stream_equals_per_image_features():
     import keras
 
