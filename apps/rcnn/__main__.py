@@ -130,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="adam (AdamW; trains from scratch) or sgd (the paper's SGD, momentum 0.9) (default: adam)")  # fmt: skip
     g.add_argument("--batch-positives", type=cliargs.positive_int, default=32, help="regions with IoU >= 0.5 per batch (default: 32)")
     g.add_argument("--batch-negatives", type=cliargs.positive_int, default=96, help="background regions per batch (default: 96)")
-    g.add_argument("--batch-near-negatives", type=cliargs.fraction, default=0.0, metavar="F",
-                   help="fraction of the background regions drawn from proposals overlapping an object by IoU 0.1-0.5 "
-                        "(default: 0: all background alike, as R-CNN)")  # fmt: skip
+    g.add_argument("--batch-near-negatives", type=cliargs.fraction, default=0.5, metavar="F",
+                   help="fraction of the background regions drawn from proposals overlapping an object by IoU 0.1-0.5; "
+                        "0: all background alike, as R-CNN (default: 0.5)")  # fmt: skip
     g.add_argument("--no-augment", action="store_true", help="no box jitter, mirroring or colour changes while fine-tuning")
     g = t.add_argument_group("SVMs and box regression")
     g.add_argument("--svm-c", type=cliargs.positive_float, default=1e-3,
