@@ -245,7 +245,10 @@ class RegionBatches:
         # the boxes that teach the classifier where an object ends.
         self.near_index = np.zeros(0, np.int64)
         self.near_count = 0
-        if near_negatives > 0 and overlaps is not None:
+        if near_negatives > 0:
+            if overlaps is None:
+                raise ValueError(f"`near_negatives` needs `overlaps` (each box's best IoU with an object). "
+                                 f"Received: near_negatives={near_negatives!r}, overlaps=None")  # fmt: skip
             best = np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in overlaps])
             if len(best) != len(all_labels):
                 raise ValueError(f"`overlaps` must give one IoU per box ({len(all_labels)}). Received: {len(best)} values")

@@ -124,6 +124,8 @@ def test_region_batches_draw_the_asked_share_of_near_background():
         assert set(idx[-4:].tolist()) <= near  # the last half of the background overlaps an object
     with pytest.raises(ValueError, match="one IoU per box"):
         make(overlaps=overlaps[:1], near_negatives=0.5)
+    with pytest.raises(ValueError, match="needs `overlaps`"):
+        make(near_negatives=0.5)
 
 
 def test_feature_stream_equals_per_image_features():
