@@ -120,6 +120,30 @@ def _diversification(bgr: np.ndarray, mode: str):
                                                seg.createSelectiveSearchSegmentationStrategySize)
 
 
+def _seed_c_rand() -> None:
+    """``srand(0)`` of the C library: OpenCV ranks selective-search boxes by C ``rand()`` times
+    their merge level, and ``rand()``'s state is the process's, so without this an image's box
+    order depended on what the process (a proposal worker) had computed before it, and so did
+    the fine-tuning batches drawn from the boxes by index (session 6: the same seed gave raccoon
+    AP 0.690 with one proposal cache and 0.359 with a fresh one). Seeded, one image always gets
+    one order. Where the C library cannot be loaded the order stays OpenCV's unseeded one."""
+    global _C_LIBRARY
+    if _C_LIBRARY is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _C_LIBRARY = ctypes.CDLL(ctypes.util.find_library("c") or None)
+            _C_LIBRARY.srand.argtypes = [ctypes.c_uint]
+        except (OSError, AttributeError):
+            _C_LIBRARY = False
+    if _C_LIBRARY:
+        _C_LIBRARY.srand(0)
+
+
+_C_LIBRARY = None
+
+
 def _search_part(image: np.ndarray, k: int, strategies) -> np.ndarray:
     """Selective search over one colour image and one graph segmentation (every strategy)."""
     import cv2
@@ -139,9 +163,11 @@ def selective_search(image: np.ndarray, *, mode: str = "fast", threads: int = 1)
     With ``threads`` > 1 the search is split into its independent parts (one per colour image
     and graph segmentation: 6 in fast mode, 25 in quality mode), run in that many threads
     (OpenCV releases the GIL). Each part is OpenCV's own grouping, so the boxes are exactly
-    the set that one OpenCV call gives (tested); only their order differs. OpenCV's order is
-    random anyway (its rank is C ``rand()`` times the merge level); here the parts' ranked
-    lists are interleaved, so the first boxes are still the early, small-scale ones.
+    the set that one OpenCV call gives (tested); only their order differs. OpenCV's rank is C
+    ``rand()`` times the merge level; with one thread ``rand()`` is seeded first, so an image
+    always gets the same order (the proposals R-CNN trains on); the threads share ``rand()``,
+    so their order is not fixed: the parts' ranked lists are interleaved, the first boxes
+    still the early, small-scale ones. `detect` uses threads: its boxes are ranked by score.
 
     Args:
         image: ``(h, w, 3)`` uint8 RGB image (already at the working scale).
@@ -166,6 +192,7 @@ def selective_search(image: np.ndarray, *, mode: str = "fast", threads: int = 1)
         ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
         ss.setBaseImage(bgr)
         ss.switchToSelectiveSearchFast() if mode == "fast" else ss.switchToSelectiveSearchQuality()
+        _seed_c_rand()
         rects = np.asarray(ss.process(), dtype=np.int64).reshape(-1, 4)
     else:
         images, ks, strategies = _diversification(bgr, mode)
@@ -352,8 +379,8 @@ def compute_proposals(
     bar = _progress(progress, description, len(paths), len(paths) - len(todo))
     try:
         if workers == 1 or len(todo) <= 1:
-            for i in todo:  # a single image gets the workers as selective-search threads
-                results[i] = proposals_for_file(paths[i], config, cache_dir, threads=workers)
+            for i in todo:
+                results[i] = proposals_for_file(paths[i], config, cache_dir)
                 bar.advance()
         else:
             ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold TF threads

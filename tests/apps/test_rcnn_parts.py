@@ -215,6 +215,17 @@ def test_threaded_selective_search_gives_the_boxes_of_one_opencv_call(mode, side
     assert {tuple(b) for b in split.tolist()} == {tuple(b) for b in one.tolist()}
 
 
+def test_selective_search_order_does_not_depend_on_what_ran_before():
+    """OpenCV ranks boxes with C ``rand()``, a process-wide state: one image must get one order
+    whatever the process computed before (R-CNN draws its fine-tuning batches by box index)."""
+    rng = np.random.default_rng(4)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (90, 120, 3)).astype(np.uint8), (7, 7), 2)
+    other = cv2.GaussianBlur(rng.integers(0, 255, (60, 80, 3)).astype(np.uint8), (7, 7), 2)
+    first = selective_search(img)
+    selective_search(other)  # consumes rand() draws
+    np.testing.assert_array_equal(selective_search(img), first)
+
+
 def test_proposal_cache_and_parallel(tmp_path):
     paths = []
     for i in range(3):
