@@ -225,6 +225,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self._unsaved = 0  # steps trained since the last save
         self._previous_batch = -1
         self._skip_latest = False  # restore found latest unreadable: keep it aside at the next save
+        self._saves = 0  # numbers this process's temporary files: each save writes a new one
 
     def on_train_begin(self, logs=None):
         # Restoring happened in train(); don't let the parent move the initial epoch.
@@ -257,8 +258,16 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if step == self.saved_step:
             return  # the epoch-end save right after a step save: nothing new
         os.makedirs(self.backup_dir, exist_ok=True)
-        tmp = os.path.join(self.backup_dir, f".saving-{os.getpid()}.weights.h5")
-        self.model.save_weights(tmp, overwrite=True)
+        self._saves += 1
+        tmp = os.path.join(self.backup_dir, f".saving-{os.getpid()}-{self._saves}.weights.h5")
+        try:
+            self.model.save_weights(tmp, overwrite=True)
+        except BaseException:
+            # A Ctrl-C inside the write can leave HDF5 holding the file open (the traceback keeps
+            # it alive); the save that follows (`save_now`) writes to a new name, this one goes.
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
         if os.path.exists(self._weights_path):
             if self._skip_latest:  # an unreadable file: kept for inspection, never the previous checkpoint
                 aside, n = self._weights_path + ".unreadable", 1
