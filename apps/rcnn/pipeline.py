@@ -62,7 +62,7 @@ class TrainConfig:
         batch_positives, batch_negatives: regions per mini-batch (the paper: 32 + 96).
         batch_near_negatives: fraction of the background regions drawn from proposals that
             overlap an object by IoU 0.1-0.5 (`apps.rcnn.network.RegionBatches`); 0.5 by
-            default (raccoon AP@0.5: mean 0.577 over four runs, against 0.505 over three with 0,
+            default (raccoon AP@0.5: mean 0.571 over five runs, against 0.505 over three with 0,
             R-CNN's uniform background; docs/benchmarks.md, session 6).
         augment: jitter/flip/colour augmentation while fine-tuning.
         positive_iou: fine-tuning positive threshold (0.5).
