@@ -201,9 +201,7 @@ def selective_search(image: np.ndarray, *, mode: str = "fast", threads: int = 1)
             parts = list(pool.map(lambda job: _search_part(job[0], job[1], strategies), jobs))
         rank = np.concatenate([np.arange(len(p)) for p in parts])  # round robin: position within its part
         order = np.argsort(rank, kind="stable")
-        rects = np.concatenate(parts)[order]
-        _, first = np.unique(rects, axis=0, return_index=True)
-        rects = rects[np.sort(first)]
+        rects = _dedupe(np.concatenate(parts)[order])
     rects = rects.astype(np.float32)
     rects[:, 2] += rects[:, 0]
     rects[:, 3] += rects[:, 1]
@@ -284,14 +282,14 @@ def cache_key(path: str, config: ProposalConfig) -> str:
     return digest.hexdigest()[:32]
 
 
-def proposals_for_file(path: str, config: ProposalConfig, cache_dir: str | None = None, *, threads: int = 1) -> np.ndarray:
+def proposals_for_file(path: str, config: ProposalConfig, cache_dir: str | None = None) -> np.ndarray:
     """Proposals of an image file in its original pixel coordinates, from the cache when present.
 
     The image is read, down-scaled to ``config.max_side``, proposed on, and the boxes are
     scaled back. With ``cache_dir`` the result is stored as ``<cache_dir>/<key>.npy``
     (written to a temporary file and renamed, so a killed run leaves no half file).
     """
-    return proposals_for_image(path, None, None, config, cache_dir, threads=threads)
+    return proposals_for_image(path, None, None, config, cache_dir)
 
 
 def proposals_for_image(
